@@ -2,7 +2,7 @@
 # failing on the first UB report.
 option(INTAKE_SANITIZE "Build with ASan + UBSan" OFF)
 if(INTAKE_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+  add_compile_options(-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
