@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/system/result.hpp>
-
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -22,8 +21,9 @@ enum class ErrorCode {
 };
 
 struct Error {
+  Error() = default;  // boost::system::result::error() needs it
   Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
-  ErrorCode code;
+  ErrorCode code = ErrorCode::kInternal;
   std::string message;
 };
 

@@ -16,7 +16,7 @@ struct Problem {
   std::optional<Field> field;  // nullopt: a problem with the row as a whole
   // Pydantic-style error type for the HTTP 422 body, e.g. "missing", "string_type",
   // "string_too_short", "string_too_long", "string_pattern_mismatch", "date_from_datetime_parsing",
-  // "value_error", "utf8".
+  // "value_error", "string_unicode", "row_shape".
   std::string type;
   std::string message;  // short, human-readable, value-free: "not a calendar date"
 };

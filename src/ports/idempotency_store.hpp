@@ -27,7 +27,8 @@ class IdempotencyStore {
   // in-progress records older than `stale_after`, are treated as free and replaced).
   virtual Result<IdempotencyBegin> Begin(std::string_view key,
                                          std::chrono::system_clock::time_point now,
-                                         std::chrono::seconds ttl, std::chrono::seconds stale_after) = 0;
+                                         std::chrono::seconds ttl,
+                                         std::chrono::seconds stale_after) = 0;
   // Records the successful response for the held key.
   virtual Status Complete(std::string_view key, std::string_view body_sha256,
                           std::string_view response_body) = 0;

@@ -36,7 +36,8 @@ class ObjectStore {
   virtual ~ObjectStore() = default;
   // Creates the bucket if missing (idempotent).
   virtual Status EnsureBucket() = 0;
-  // Stores `bytes` under `key` durably. Keys are never reused, so no overwrite semantics are needed.
+  // Stores `bytes` under `key` durably. Keys are never reused, so no overwrite semantics are
+  // needed.
   virtual Status Put(std::string_view key, std::string_view bytes) = 0;
   virtual Result<std::unique_ptr<ObjectWriter>> BeginPut(std::string_view key) = 0;
   // kNotFound when the key does not exist.
