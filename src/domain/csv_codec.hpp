@@ -31,6 +31,8 @@ void AppendCsvRecord(const VisitRecord& record, std::string& out);
 // Not thread-safe.
 class CsvReader {
  public:
+  CsvReader();
+
   // Appends bytes. REQUIRES: Finish() not yet called.
   void Feed(std::string_view bytes);
   // Marks end of input: the last row needs no line break. After Finish(), an unterminated quoted
@@ -46,16 +48,28 @@ class CsvReader {
 
  private:
   enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteInQuoted, kAfterCr };
+  void FeedFieldStart(const char*& p);
+  void FeedUnquoted(const char*& p, const char* end);
+  void FeedQuoted(const char*& p, const char* end);
+  void FeedQuoteInQuoted(const char*& p);
   void EndField();
+  void StartField();
+  void EndLine(bool is_cr);
   void EndRow();
 
   State state_ = State::kFieldStart;
-  std::string field_;
+  bool quoted_prev_cr_ = false;  // inside a quoted field: the last byte was CR (CRLF counts once)
+  // The row being built: entries [0, row_size_) are its finished fields and row_[row_size_] the
+  // field being read (it always exists); entries beyond keep their capacity for reuse.
   std::vector<std::string> row_;
+  std::size_t row_size_ = 0;
   bool row_has_content_ = false;
+  // Complete rows [ready_head_, ready_count_) wait to be pulled; slots beyond are spare vectors
+  // kept for their capacity.
   std::vector<std::vector<std::string>> ready_;
-  std::size_t ready_head_ = 0;
   std::vector<std::size_t> ready_lines_;
+  std::size_t ready_head_ = 0;
+  std::size_t ready_count_ = 0;
   std::size_t line_ = 1;
   std::size_t current_row_line_ = 1;
   std::size_t row_start_line_ = 0;
@@ -75,7 +89,8 @@ class CsvHeader {
   // a row-level problem ("expected 7 fields, got 5"); extra cells beyond the header are ignored
   // only when the header had extra columns, otherwise a row with more cells than the header is a
   // row-level problem too.
-  bool ToRecord(std::vector<std::string>& row, VisitRecord& out, std::vector<Problem>& problems) const;
+  bool ToRecord(std::vector<std::string>& row, VisitRecord& out,
+                std::vector<Problem>& problems) const;
 
   std::size_t column_count() const { return column_count_; }
 

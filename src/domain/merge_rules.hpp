@@ -1,5 +1,5 @@
-// The apply rules of SPEC §4 as a pure planner: given a batch of validated rows and the stored state
-// of the patients and visits they name, decide every insert and update and the row counters.
+// The apply rules of SPEC §4 as a pure planner: given a batch of validated rows and the stored
+// state of the patients and visits they name, decide every insert and update and the row counters.
 // The record store loads that state, calls PlanBatch and writes the plan in one transaction.
 #pragma once
 
@@ -57,7 +57,8 @@ struct RowInput {
   VisitRecord record;
 };
 
-// A patient either already stored (id) or created by this plan (index into BatchPlan::new_patients).
+// A patient either already stored (id) or created by this plan (index into
+// BatchPlan::new_patients).
 struct PatientRef {
   bool is_new = false;
   std::int64_t value = 0;  // patient id, or index into new_patients
@@ -109,6 +110,7 @@ struct BatchPlan {
 // - Whenever a row wins (its position is later than the stored one) the entity's position moves to
 //   it, even if no value changed, so later replays of older tasks cannot roll values back.
 // Rows of the same batch see each other's effects. Deterministic.
-BatchPlan PlanBatch(std::int64_t task_seq, std::span<const RowInput> rows, const ExistingState& existing);
+BatchPlan PlanBatch(std::int64_t task_seq, std::span<const RowInput> rows,
+                    const ExistingState& existing);
 
 }  // namespace intake::domain

@@ -12,9 +12,7 @@ constexpr std::array<std::string_view, 5> kTaskStateNames = {"PENDING", "STARTED
 
 }  // namespace
 
-std::string_view TaskStateName(TaskState s) {
-  return kTaskStateNames[static_cast<std::size_t>(s)];
-}
+std::string_view TaskStateName(TaskState s) { return kTaskStateNames[static_cast<std::size_t>(s)]; }
 
 std::optional<TaskState> TaskStateFromName(std::string_view name) {
   for (std::size_t i = 0; i < kTaskStateNames.size(); ++i) {
