@@ -1,0 +1,278 @@
+#include "adapters/sqlite/sqlite_database.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "adapters/migrations.hpp"
+
+namespace intake::adapters::sqlite {
+namespace {
+
+constexpr std::string_view kCreateSchemaVersion =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))";
+constexpr std::string_view kSelectVersionApplied =
+    "SELECT 1 FROM schema_version WHERE version = ?1";
+constexpr std::string_view kInsertVersion =
+    "INSERT INTO schema_version (version, name) VALUES (?1, ?2)";
+constexpr std::string_view kSelectMaxVersion =
+    "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+
+bool IsBusy(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+bool IsUnavailable(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_FULL ||
+         primary == SQLITE_PROTOCOL;
+}
+
+}  // namespace
+
+// ---- Statement
+// -----------------------------------------------------------------------------------
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) Reset();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  rc_ = SQLITE_OK;
+}
+
+Statement& Statement::Bind(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc_ == SQLITE_OK) rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view value) {
+  // SQLITE_TRANSIENT: the statement copies the bytes, so temporaries are fine.
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc_ == SQLITE_OK) rc_ = rc;
+  return *this;
+}
+
+Statement& Statement::Bind(int index, const std::optional<std::string>& value) {
+  return value ? Bind(index, std::string_view(*value)) : BindNull(index);
+}
+
+Statement& Statement::Bind(int index, const std::optional<std::int64_t>& value) {
+  return value ? Bind(index, *value) : BindNull(index);
+}
+
+Statement& Statement::BindNull(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc_ == SQLITE_OK) rc_ = rc;
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  if (rc_ != SQLITE_OK) return conn_->MakeError(rc_, what_);
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return conn_->MakeError(rc, what_);
+}
+
+Status Statement::Run() {
+  for (;;) {
+    auto row = Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return {};
+  }
+}
+
+std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string Statement::Text(int column) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (text == nullptr) return {};
+  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+// ---- Connection
+// ----------------------------------------------------------------------------------
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
+                                                     const SqliteOptions& options) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    return Unavailable(std::string("sqlite: cannot open database (") + sqlite3_errstr(rc) + ")");
+  }
+  std::unique_ptr<Connection> conn(new Connection(db));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+  // journal_mode=WAL is persistent in the file; setting it again is a no-op.
+  auto pragmas = conn->Exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+      "open pragmas");
+  if (!pragmas) return ErrorOf(pragmas);
+  return conn;
+}
+
+Result<Statement> Connection::Prepare(std::string_view sql, std::string_view what) {
+  auto it = cache_.find(sql.data());
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return MakeError(rc, what);
+    it = cache_.emplace(sql.data(), stmt).first;
+  }
+  return Statement(this, it->second, what);
+}
+
+Status Connection::Exec(std::string_view sql, std::string_view what) {
+  std::string text(sql);
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return MakeError(rc, what);
+  return {};
+}
+
+std::int64_t Connection::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
+
+std::int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
+
+Error Connection::MakeError(int rc, std::string_view what) {
+  // sqlite3_errstr gives the generic text of the code: never a value or a row.
+  std::string message = "sqlite: " + std::string(what) + ": " + sqlite3_errstr(rc);
+  if (IsBusy(rc)) {
+    busy_ = true;
+    return Unavailable(std::move(message));
+  }
+  if (IsUnavailable(rc)) return Unavailable(std::move(message));
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Conflict(std::move(message));
+  return Internal(std::move(message));
+}
+
+// ---- SqliteDatabase
+// ------------------------------------------------------------------------------
+
+Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
+                                                             SqliteOptions options) {
+  if (options.busy_attempts < 1) options.busy_attempts = 1;
+  if (options.max_connections < 1) options.max_connections = 1;
+  // Every connection to ":memory:" would be its own empty database: keep exactly one, for ever.
+  if (path == kMemoryPath) options.max_connections = 1;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return Unavailable("sqlite: cannot create the database folder (" + ec.message() + ")");
+  }
+  std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(path, options));
+  {
+    // Open one connection now so that an unusable path fails here.
+    auto lease = db->Acquire();
+    if (!lease) return ErrorOf(lease);
+  }
+  if (options.migrate_on_open) {
+    if (auto migrated = db->Migrate(); !migrated) return ErrorOf(migrated);
+  }
+  return db;
+}
+
+SqliteDatabase::~SqliteDatabase() = default;
+
+Result<SqliteDatabase::Lease> SqliteDatabase::Acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !idle_.empty() || open_count_ < options_.max_connections; });
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(conn));
+  }
+  ++open_count_;
+  lock.unlock();
+  auto conn = Connection::Open(path_, options_);
+  if (!conn) {
+    lock.lock();
+    --open_count_;
+    cv_.notify_one();
+    return ErrorOf(conn);
+  }
+  return Lease(this, std::move(*conn));
+}
+
+void SqliteDatabase::ReleaseConnection(std::unique_ptr<Connection> conn) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(std::move(conn));
+  cv_.notify_one();
+}
+
+Status SqliteDatabase::Begin(Connection& conn, bool write) {
+  return conn.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+}
+
+Status SqliteDatabase::Commit(Connection& conn) { return conn.Exec("COMMIT", "commit"); }
+
+void SqliteDatabase::Rollback(Connection& conn) {
+  // Fails harmlessly when SQLite already rolled back; the busy flag only ever gets set, so the
+  // caller still sees why the transaction failed.
+  (void)conn.Exec("ROLLBACK", "rollback");
+}
+
+void SqliteDatabase::Backoff(int attempt) const {
+  auto delay = options_.first_backoff * (1 << std::min(attempt - 1, 10));
+  std::this_thread::sleep_for(delay);
+}
+
+Status SqliteDatabase::Migrate() {
+  auto created = Write([&](Connection& conn) -> Status {
+    return conn.Exec(kCreateSchemaVersion, "create schema_version");
+  });
+  if (!created) return ErrorOf(created);
+  for (const auto& migration : migrations::kSqlite) {
+    auto applied = ApplyMigration(migration.version, migration.name, migration.sql);
+    if (!applied) return ErrorOf(applied);
+  }
+  return {};
+}
+
+Status SqliteDatabase::ApplyMigration(int version, std::string_view name, std::string_view sql) {
+  return Write([&](Connection& conn) -> Status {
+    auto check = conn.Prepare(kSelectVersionApplied, "read schema_version");
+    if (!check) return ErrorOf(check);
+    check->Bind(1, std::int64_t{version});
+    auto seen = check->Step();
+    if (!seen) return ErrorOf(seen);
+    if (*seen) return {};
+    if (auto run = conn.Exec(sql, "apply migration"); !run) return ErrorOf(run);
+    auto insert = conn.Prepare(kInsertVersion, "record migration");
+    if (!insert) return ErrorOf(insert);
+    insert->Bind(1, std::int64_t{version}).Bind(2, name);
+    return insert->Run();
+  });
+}
+
+Result<int> SqliteDatabase::SchemaVersion() {
+  return Read([&](Connection& conn) -> Result<int> {
+    auto stmt = conn.Prepare(kSelectMaxVersion, "read schema_version");
+    if (!stmt) return ErrorOf(stmt);
+    auto row = stmt->Step();
+    if (!row) return ErrorOf(row);
+    return static_cast<int>(stmt->Int(0));
+  });
+}
+
+}  // namespace intake::adapters::sqlite

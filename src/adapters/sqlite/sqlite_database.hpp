@@ -1,0 +1,228 @@
+// SqliteDatabase: one SQLite file shared by the SQLite adapters (record store, task store, task
+// queue, idempotency store), safe for many threads and many processes on the same file.
+//
+// - Open() creates the parent folders, opens the file in WAL mode with synchronous=NORMAL,
+//   foreign_keys=ON and a busy timeout, and (by default) applies the embedded migrations.
+// - Connections come from a small pool (one per concurrent caller, created on demand, kept for
+//   reuse). Each connection caches its prepared statements.
+// - Write() runs a function inside BEGIN IMMEDIATE … COMMIT, so writers are serialized across
+//   threads and processes; SQLITE_BUSY / SQLITE_LOCKED (after the busy timeout) are retried with
+//   backoff, then reported as kUnavailable. Read() runs a function inside a deferred transaction
+//   (one consistent snapshot).
+// - Error mapping: busy/locked/I/O/can't-open → kUnavailable, constraint → kConflict, anything
+//   else → kInternal. Messages name the operation and SQLite's generic code text, never values.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "adapters/sqlite/result_util.hpp"
+#include "domain/result.hpp"
+
+namespace intake::adapters::sqlite {
+
+struct SqliteOptions {
+  // SQLite waits this long for a lock before reporting busy.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Attempts of a whole transaction that hit busy/locked before kUnavailable (>= 1).
+  int busy_attempts = 4;
+  // First backoff between attempts; doubles each time.
+  std::chrono::milliseconds first_backoff{20};
+  // Most connections open at once; callers beyond it wait for a free one.
+  std::size_t max_connections = 16;
+  // Apply the embedded migrations inside Open() (a failure fails Open).
+  bool migrate_on_open = true;
+};
+
+class Connection;
+
+// A prepared statement borrowed from a connection's cache. Reset (and its bindings cleared) when
+// destroyed. Parameters are 1-based (`?1`), columns 0-based. Not thread-safe.
+class Statement {
+ public:
+  Statement(Connection* conn, sqlite3_stmt* stmt, std::string_view what)
+      : conn_(conn), stmt_(stmt), what_(what) {}
+  ~Statement();
+  Statement(Statement&& o) noexcept
+      : conn_(o.conn_), stmt_(std::exchange(o.stmt_, nullptr)), what_(o.what_), rc_(o.rc_) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+
+  Statement& Bind(int index, std::int64_t value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& Bind(int index, const std::string& value) {
+    return Bind(index, std::string_view(value));
+  }
+  Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const std::optional<std::string>& value);
+  Statement& Bind(int index, const std::optional<std::int64_t>& value);
+  Statement& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to the end, ignoring rows.
+  Status Run();
+  // Makes the statement ready to be bound and stepped again (bindings cleared).
+  void Reset();
+
+  std::int64_t Int(int column) const;
+  std::string Text(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  Connection* conn_;
+  sqlite3_stmt* stmt_;
+  std::string_view what_;
+  int rc_ = SQLITE_OK;  // first binding error, reported by Step()
+};
+
+// One open sqlite3 handle with its statement cache. Used by one thread at a time (the pool hands
+// it out exclusively).
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Opens `path` and applies the connection pragmas.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                  const SqliteOptions& options);
+
+  // A cached prepared statement for `sql` (which must outlive the connection: use constants).
+  // `what` names the operation in error messages.
+  Result<Statement> Prepare(std::string_view sql, std::string_view what);
+  // Runs SQL without parameters (may hold several statements).
+  Status Exec(std::string_view sql, std::string_view what);
+
+  std::int64_t LastInsertRowid() const;
+  std::int64_t Changes() const;
+
+  // The Error for return code `rc`; remembers whether it was busy/locked (see busy()).
+  Error MakeError(int rc, std::string_view what);
+  bool busy() const { return busy_; }
+  void ClearBusy() { busy_ = false; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  sqlite3* db_;
+  bool busy_ = false;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase {
+ public:
+  // A private in-memory database (tests): one connection, so every caller sees the same data.
+  static constexpr std::string_view kMemoryPath = ":memory:";
+
+  // Opens (creating if needed) the database file at `path` (or kMemoryPath). kUnavailable when it
+  // cannot be opened; migration errors as Migrate().
+  static Result<std::shared_ptr<SqliteDatabase>> Open(const std::string& path,
+                                                      SqliteOptions options = {});
+  ~SqliteDatabase();
+  SqliteDatabase(const SqliteDatabase&) = delete;
+  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+  // Applies every embedded migration (intake::migrations::kSqlite) not yet recorded in
+  // schema_version, each in its own IMMEDIATE transaction. Idempotent; safe when several processes
+  // run it at once (the second waits for the first, then finds the versions recorded).
+  Status Migrate();
+  // Highest applied migration version (0 when none).
+  Result<int> SchemaVersion();
+
+  // Runs `fn(Connection&)` inside BEGIN IMMEDIATE … COMMIT; `fn` returns Result<T> (or Status).
+  // On an error from `fn` or COMMIT the transaction is rolled back. Busy/locked → the whole
+  // transaction is retried with backoff (so `fn` may run more than once), then kUnavailable.
+  template <class Fn>
+  auto Write(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
+    return RunTransaction(true, fn);
+  }
+  // Same with a deferred (read) transaction: one consistent snapshot.
+  template <class Fn>
+  auto Read(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
+    return RunTransaction(false, fn);
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  class Lease;
+  SqliteDatabase(std::string path, SqliteOptions options)
+      : path_(std::move(path)), options_(options) {}
+
+  Result<Lease> Acquire();
+  void ReleaseConnection(std::unique_ptr<Connection> conn);
+  Status Begin(Connection& conn, bool write);
+  Status Commit(Connection& conn);
+  void Rollback(Connection& conn);
+  void Backoff(int attempt) const;
+  Status ApplyMigration(int version, std::string_view name, std::string_view sql);
+
+  template <class Fn>
+  auto RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&>;
+
+  std::string path_;
+  SqliteOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t open_count_ = 0;
+};
+
+// Exclusive use of one pooled connection; returns it to the pool when destroyed.
+class SqliteDatabase::Lease {
+ public:
+  Lease(SqliteDatabase* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+  Lease(Lease&&) noexcept = default;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (conn_) db_->ReleaseConnection(std::move(conn_));
+  }
+  Connection& operator*() const { return *conn_; }
+
+ private:
+  SqliteDatabase* db_;
+  std::unique_ptr<Connection> conn_;
+};
+
+template <class Fn>
+auto SqliteDatabase::RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&> {
+  using R = std::invoke_result_t<Fn&, Connection&>;
+  auto lease = Acquire();
+  if (!lease) return R(ErrorOf(lease));
+  Connection& conn = **lease;
+  for (int attempt = 1;; ++attempt) {
+    conn.ClearBusy();
+    R result = [&]() -> R {
+      if (auto begun = Begin(conn, write); !begun) return R(ErrorOf(begun));
+      R inner = fn(conn);
+      if (!inner) {
+        Rollback(conn);
+        return inner;
+      }
+      if (auto committed = Commit(conn); !committed) {
+        Rollback(conn);
+        return R(ErrorOf(committed));
+      }
+      return inner;
+    }();
+    if (result || !conn.busy() || attempt >= options_.busy_attempts) return result;
+    Backoff(attempt);
+  }
+}
+
+}  // namespace intake::adapters::sqlite

@@ -1,0 +1,139 @@
+// SqliteRecordStore's read side: ListPatients and GetPatient.
+#include <string>
+#include <unordered_map>
+
+#include "adapters/sqlite/sqlite_record_store.hpp"
+#include "domain/case_fold.hpp"
+
+namespace intake::adapters::sqlite {
+namespace {
+
+constexpr std::int64_t kMaxPageSize = 100;
+
+#define INTAKE_PATIENT_FILTER                                \
+  " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"    \
+  " WHERE (?1 IS NULL OR instr(p.mrn_folded, ?1) > 0)"       \
+  " AND (?2 IS NULL OR instr(pe.first_name_folded, ?2) > 0)" \
+  " AND (?3 IS NULL OR instr(pe.last_name_folded, ?3) > 0)"
+#define INTAKE_PATIENT_COLUMNS                                                   \
+  "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, '')," \
+  " COALESCE(pe.birth_date, '')"
+
+constexpr std::string_view kCountPatients = "SELECT COUNT(*)" INTAKE_PATIENT_FILTER;
+constexpr std::string_view kSelectPatientPage =
+    INTAKE_PATIENT_COLUMNS INTAKE_PATIENT_FILTER " ORDER BY p.id LIMIT ?4 OFFSET ?5";
+constexpr std::string_view kSelectPatient =
+    INTAKE_PATIENT_COLUMNS " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.id = ?1";
+constexpr std::string_view kSelectVisitsOfPatient =
+    "SELECT patient_id, id, visit_account_number, visit_date, reason FROM visits"
+    " WHERE patient_id = ?1 ORDER BY visit_date, id";
+
+#undef INTAKE_PATIENT_FILTER
+#undef INTAKE_PATIENT_COLUMNS
+
+// "... WHERE patient_id IN (?1, ..., ?100) ...": one query for a whole page; unused parameters
+// stay NULL, which matches nothing. Built once; the cache keys statements by this address.
+const std::string& VisitsOfPageSql() {
+  static const std::string sql = [] {
+    std::string s =
+        "SELECT patient_id, id, visit_account_number, visit_date, reason FROM visits"
+        " WHERE patient_id IN (";
+    for (std::int64_t i = 1; i <= kMaxPageSize; ++i) {
+      s += (i == 1 ? "?" : ", ?") + std::to_string(i);
+    }
+    s += ") ORDER BY patient_id, visit_date, id";
+    return s;
+  }();
+  return sql;
+}
+
+std::optional<std::string> Folded(const std::optional<std::string>& needle) {
+  if (!needle) return std::nullopt;
+  return domain::FoldCase(*needle);
+}
+
+ports::PatientView ReadPatient(const Statement& s) {
+  ports::PatientView p;
+  p.id = s.Int(0);
+  p.mrn = s.Text(1);
+  p.person = {s.Text(2), s.Text(3), s.Text(4)};
+  return p;
+}
+
+// Appends the visits `s` yields (columns: patient_id, id, number, date, reason) to their patients.
+Status CollectVisits(Statement& s, std::unordered_map<std::int64_t, ports::PatientView*>& by_id) {
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return {};
+    auto it = by_id.find(s.Int(0));
+    if (it == by_id.end()) continue;
+    it->second->visits.push_back({s.Int(1), s.Text(2), s.Text(3), s.Text(4)});
+  }
+}
+
+Status LoadPageVisits(Connection& conn, std::vector<ports::PatientView>& patients) {
+  if (patients.empty()) return {};
+  auto s = conn.Prepare(VisitsOfPageSql(), "load visits");
+  if (!s) return ErrorOf(s);
+  std::unordered_map<std::int64_t, ports::PatientView*> by_id;
+  int index = 1;
+  for (auto& p : patients) {
+    by_id.emplace(p.id, &p);
+    s->Bind(index++, p.id);
+  }
+  return CollectVisits(*s, by_id);
+}
+
+}  // namespace
+
+Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientFilter& filter,
+                                                           std::int64_t page,
+                                                           std::int64_t page_size) {
+  if (page < 1 || page_size < 1 || page_size > kMaxPageSize) {
+    return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
+  }
+  auto mrn = Folded(filter.mrn);
+  auto first = Folded(filter.first_name);
+  auto last = Folded(filter.last_name);
+  return db_->Read([&](Connection& conn) -> Result<ports::PatientPage> {
+    ports::PatientPage out;
+    auto count = conn.Prepare(kCountPatients, "count patients");
+    if (!count) return ErrorOf(count);
+    count->Bind(1, mrn).Bind(2, first).Bind(3, last);
+    if (auto row = count->Step(); !row) return ErrorOf(row);
+    out.total = count->Int(0);
+    if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
+    auto s = conn.Prepare(kSelectPatientPage, "list patients");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, mrn).Bind(2, first).Bind(3, last).Bind(4, page_size).Bind(5, (page - 1) * page_size);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return ErrorOf(row);
+      if (!*row) break;
+      out.patients.push_back(ReadPatient(*s));
+    }
+    if (auto visits = LoadPageVisits(conn, out.patients); !visits) return ErrorOf(visits);
+    return out;
+  });
+}
+
+Result<ports::PatientView> SqliteRecordStore::GetPatient(std::int64_t id) {
+  return db_->Read([&](Connection& conn) -> Result<ports::PatientView> {
+    auto s = conn.Prepare(kSelectPatient, "read patient");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, id);
+    auto row = s->Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return NotFound("Patient with ID " + std::to_string(id) + " not found");
+    ports::PatientView patient = ReadPatient(*s);
+    auto visits = conn.Prepare(kSelectVisitsOfPatient, "load visits");
+    if (!visits) return ErrorOf(visits);
+    visits->Bind(1, id);
+    std::unordered_map<std::int64_t, ports::PatientView*> by_id{{id, &patient}};
+    if (auto loaded = CollectVisits(*visits, by_id); !loaded) return ErrorOf(loaded);
+    return patient;
+  });
+}
+
+}  // namespace intake::adapters::sqlite

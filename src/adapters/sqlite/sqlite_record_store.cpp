@@ -1,0 +1,275 @@
+// ApplyBatch and Check; the read queries live in sqlite_patient_queries.cpp.
+#include "adapters/sqlite/sqlite_record_store.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <unordered_set>
+
+#include "domain/case_fold.hpp"
+
+namespace intake::adapters::sqlite {
+namespace {
+
+constexpr std::string_view kSelectTaskProgress =
+    "SELECT seq, rows_done, state FROM tasks WHERE task_id = ?1";
+constexpr std::string_view kSelectPatientByMrn =
+    "SELECT p.id, pe.first_name, pe.last_name, pe.birth_date, pe.src_seq, pe.src_row"
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.mrn = ?1";
+constexpr std::string_view kSelectVisitByNumber =
+    "SELECT id, patient_id, visit_date, reason, src_seq, src_row"
+    " FROM visits WHERE visit_account_number = ?1";
+constexpr std::string_view kInsertPatient =
+    "INSERT INTO patients (mrn, mrn_folded) VALUES (?1, ?2)";
+constexpr std::string_view kUpsertPerson =
+    "INSERT INTO persons (id, first_name, last_name, birth_date, first_name_folded,"
+    " last_name_folded, src_seq, src_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
+    " last_name = excluded.last_name, birth_date = excluded.birth_date,"
+    " first_name_folded = excluded.first_name_folded, last_name_folded = excluded.last_name_folded,"
+    " src_seq = excluded.src_seq, src_row = excluded.src_row";
+constexpr std::string_view kInsertVisit =
+    "INSERT INTO visits (visit_account_number, patient_id, visit_date, reason, src_seq, src_row)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kUpdateVisit =
+    "UPDATE visits SET visit_date = ?2, reason = ?3, src_seq = ?4, src_row = ?5 WHERE id = ?1";
+constexpr std::string_view kCountTaskErrors = "SELECT COUNT(*) FROM task_errors WHERE task_id = ?1";
+constexpr std::string_view kInsertTaskError =
+    "INSERT INTO task_errors (task_id, row, field, message) VALUES (?1, ?2, ?3, ?4)";
+constexpr std::string_view kAddTaskProgress =
+    "UPDATE tasks SET processed_records = processed_records + ?2,"
+    " patients_created = patients_created + ?3, patients_updated = patients_updated + ?4,"
+    " patients_unchanged = patients_unchanged + ?5, visits_created = visits_created + ?6,"
+    " visits_updated = visits_updated + ?7, visits_unchanged = visits_unchanged + ?8,"
+    " error_count = error_count + ?9, rows_done = ?10,"
+    " total_records = COALESCE(?11, total_records),"
+    " state = CASE WHEN ?12 = 1 AND state IN ('PENDING', 'STARTED') THEN 'PROGRESS' ELSE state END"
+    " WHERE task_id = ?1"
+    " RETURNING total_records, processed_records, patients_created, patients_updated,"
+    " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
+constexpr std::string_view kPing = "SELECT 1";
+
+Status CheckTask(Connection& conn, const ports::BatchInput& batch) {
+  auto s = conn.Prepare(kSelectTaskProgress, "read task progress");
+  if (!s) return ErrorOf(s);
+  s->Bind(1, batch.task_id);
+  auto row = s->Step();
+  if (!row) return ErrorOf(row);
+  if (!*row) return NotFound("task not found");
+  if (s->Int(0) != batch.task_seq) return InvalidArgument("batch task_seq differs from the task's");
+  if (s->Int(1) != batch.rows_done_before) return Conflict("task progress moved: lease lost");
+  auto state = domain::TaskStateFromName(s->Text(2));
+  if (state && domain::IsFinished(*state)) return Conflict("task is already finished");
+  return {};
+}
+
+Result<domain::ExistingState> LoadExisting(Connection& conn,
+                                           const std::vector<domain::RowInput>& rows) {
+  domain::ExistingState state;
+  std::unordered_set<std::string_view> absent_mrns;
+  std::unordered_set<std::string_view> absent_visits;
+  auto patient = conn.Prepare(kSelectPatientByMrn, "load patients");
+  if (!patient) return ErrorOf(patient);
+  auto visit = conn.Prepare(kSelectVisitByNumber, "load visits");
+  if (!visit) return ErrorOf(visit);
+  for (const auto& input : rows) {
+    const std::string& mrn = input.record.mrn;
+    if (!state.patients_by_mrn.contains(mrn) && !absent_mrns.contains(mrn)) {
+      patient->Bind(1, mrn);
+      auto found = patient->Step();
+      if (!found) return ErrorOf(found);
+      if (*found) {
+        domain::StoredPatient p{patient->Int(0),
+                                {patient->Text(1), patient->Text(2), patient->Text(3)},
+                                {patient->Int(4), patient->Int(5)}};
+        state.patients_by_mrn.emplace(mrn, std::move(p));
+      } else {
+        absent_mrns.insert(mrn);
+      }
+      patient->Reset();
+    }
+    const std::string& number = input.record.visit_account_number;
+    if (!state.visits_by_number.contains(number) && !absent_visits.contains(number)) {
+      visit->Bind(1, number);
+      auto found = visit->Step();
+      if (!found) return ErrorOf(found);
+      if (*found) {
+        domain::StoredVisit v{visit->Int(0),
+                              visit->Int(1),
+                              visit->Text(2),
+                              visit->Text(3),
+                              {visit->Int(4), visit->Int(5)}};
+        state.visits_by_number.emplace(number, std::move(v));
+      } else {
+        absent_visits.insert(number);
+      }
+      visit->Reset();
+    }
+  }
+  return state;
+}
+
+Status UpsertPerson(Connection& conn, std::int64_t id, const domain::Person& person,
+                    const domain::Position& pos) {
+  auto s = conn.Prepare(kUpsertPerson, "write person");
+  if (!s) return ErrorOf(s);
+  s->Bind(1, id)
+      .Bind(2, person.first_name)
+      .Bind(3, person.last_name)
+      .Bind(4, person.birth_date)
+      .Bind(5, domain::FoldCase(person.first_name))
+      .Bind(6, domain::FoldCase(person.last_name))
+      .Bind(7, pos.task_seq)
+      .Bind(8, pos.row);
+  return s->Run();
+}
+
+// Inserts the plan's new patients; their ids in plan order.
+Result<std::vector<std::int64_t>> InsertPatients(Connection& conn, const domain::BatchPlan& plan) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(plan.new_patients.size());
+  for (const auto& p : plan.new_patients) {
+    {
+      auto s = conn.Prepare(kInsertPatient, "insert patient");
+      if (!s) return ErrorOf(s);
+      s->Bind(1, p.mrn).Bind(2, domain::FoldCase(p.mrn));
+      if (auto run = s->Run(); !run) return ErrorOf(run);
+    }
+    ids.push_back(conn.LastInsertRowid());
+    if (auto person = UpsertPerson(conn, ids.back(), p.person, p.pos); !person) {
+      return ErrorOf(person);
+    }
+  }
+  return ids;
+}
+
+Status WriteVisits(Connection& conn, const domain::BatchPlan& plan,
+                   const std::vector<std::int64_t>& new_patient_ids) {
+  for (const auto& v : plan.new_visits) {
+    std::int64_t patient_id = v.patient.value;
+    if (v.patient.is_new) {
+      auto index = static_cast<std::size_t>(v.patient.value);
+      if (index >= new_patient_ids.size()) return Internal("plan names an unknown new patient");
+      patient_id = new_patient_ids[index];
+    }
+    auto s = conn.Prepare(kInsertVisit, "insert visit");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, v.visit_account_number)
+        .Bind(2, patient_id)
+        .Bind(3, v.visit_date)
+        .Bind(4, v.reason)
+        .Bind(5, v.pos.task_seq)
+        .Bind(6, v.pos.row);
+    if (auto run = s->Run(); !run) return ErrorOf(run);
+  }
+  for (const auto& v : plan.visit_updates) {
+    auto s = conn.Prepare(kUpdateVisit, "update visit");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, v.id)
+        .Bind(2, v.visit_date)
+        .Bind(3, v.reason)
+        .Bind(4, v.pos.task_seq)
+        .Bind(5, v.pos.row);
+    if (auto run = s->Run(); !run) return ErrorOf(run);
+  }
+  return {};
+}
+
+Status WritePlan(Connection& conn, const domain::BatchPlan& plan) {
+  auto ids = InsertPatients(conn, plan);
+  if (!ids) return ErrorOf(ids);
+  for (const auto& u : plan.patient_updates) {
+    if (auto person = UpsertPerson(conn, u.id, u.person, u.pos); !person) return ErrorOf(person);
+  }
+  return WriteVisits(conn, plan, *ids);
+}
+
+// Stores the batch's problems (pre-rejected rows and plan conflicts, merged in row order) while
+// the task holds fewer than kMaxStoredRowErrors.
+Status StoreErrors(Connection& conn, const ports::BatchInput& batch,
+                   const domain::BatchPlan& plan) {
+  if (batch.row_errors.empty() && plan.errors.empty()) return {};
+  auto count = conn.Prepare(kCountTaskErrors, "count task errors");
+  if (!count) return ErrorOf(count);
+  count->Bind(1, batch.task_id);
+  if (auto row = count->Step(); !row) return ErrorOf(row);
+  auto stored = static_cast<std::size_t>(count->Int(0));
+  if (stored >= domain::kMaxStoredRowErrors) return {};
+  std::vector<domain::RowError> merged;
+  merged.reserve(batch.row_errors.size() + plan.errors.size());
+  std::merge(batch.row_errors.begin(), batch.row_errors.end(), plan.errors.begin(),
+             plan.errors.end(), std::back_inserter(merged),
+             [](const domain::RowError& a, const domain::RowError& b) { return a.row < b.row; });
+  std::size_t room = domain::kMaxStoredRowErrors - stored;
+  for (std::size_t i = 0; i < merged.size() && i < room; ++i) {
+    const auto& e = merged[i];
+    auto s = conn.Prepare(kInsertTaskError, "insert task error");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, batch.task_id).Bind(2, e.row).Bind(4, e.message);
+    if (e.field) {
+      s->Bind(3, domain::FieldName(*e.field));
+    } else {
+      s->BindNull(3);
+    }
+    if (auto run = s->Run(); !run) return ErrorOf(run);
+  }
+  return {};
+}
+
+Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInput& batch,
+                                         const domain::BatchPlan& plan) {
+  const auto& c = plan.counters;
+  auto rows = static_cast<std::int64_t>(batch.rows.size());
+  auto s = conn.Prepare(kAddTaskProgress, "update task progress");
+  if (!s) return ErrorOf(s);
+  s->Bind(1, batch.task_id)
+      .Bind(2, rows + batch.rejected_rows)
+      .Bind(3, c.patients_created)
+      .Bind(4, c.patients_updated)
+      .Bind(5, c.patients_unchanged)
+      .Bind(6, c.visits_created)
+      .Bind(7, c.visits_updated)
+      .Bind(8, c.visits_unchanged)
+      .Bind(9, c.error_count + batch.rejected_rows)
+      .Bind(10, batch.rows_done_after)
+      .Bind(11, batch.total_records)
+      .Bind(12, std::int64_t{batch.mark_progress ? 1 : 0});
+  auto row = s->Step();
+  if (!row) return ErrorOf(row);
+  if (!*row) return NotFound("task not found");
+  domain::TaskCounters out;
+  out.total_records = s->Int(0);
+  out.processed_records = s->Int(1);
+  out.patients_created = s->Int(2);
+  out.patients_updated = s->Int(3);
+  out.patients_unchanged = s->Int(4);
+  out.visits_created = s->Int(5);
+  out.visits_updated = s->Int(6);
+  out.visits_unchanged = s->Int(7);
+  out.error_count = s->Int(8);
+  if (auto done = s->Run(); !done) return ErrorOf(done);
+  return out;
+}
+
+}  // namespace
+
+Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
+  return db_->Write([&](Connection& conn) -> Result<domain::TaskCounters> {
+    if (auto task = CheckTask(conn, batch); !task) return ErrorOf(task);
+    auto existing = LoadExisting(conn, batch.rows);
+    if (!existing) return ErrorOf(existing);
+    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+    if (auto written = WritePlan(conn, plan); !written) return ErrorOf(written);
+    if (auto errors = StoreErrors(conn, batch, plan); !errors) return ErrorOf(errors);
+    return AddProgress(conn, batch, plan);
+  });
+}
+
+Status SqliteRecordStore::Check() {
+  return db_->Read([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kPing, "ping");
+    if (!s) return ErrorOf(s);
+    return s->Run();
+  });
+}
+
+}  // namespace intake::adapters::sqlite

@@ -1,0 +1,36 @@
+// SqliteRecordStore: ports::RecordStore on the patients / persons / visits tables
+// (docs/schema.md), sharing the SqliteDatabase with the other SQLite adapters.
+//
+// ApplyBatch runs in one IMMEDIATE transaction: checks the task's rows_done, loads the stored
+// patients and visits the batch names (one cached point lookup per distinct key), plans the batch
+// with domain::PlanBatch, writes the plan, adds the counters and the row errors (capped at
+// domain::kMaxStoredRowErrors per task) to the task and moves its rows_done. Each person and visit
+// row records the position (src_seq, src_row) that last wrote it.
+// kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
+//
+// Filters compare domain::FoldCase(needle) with the folded columns using instr(), so they are
+// literal substrings ('%', '_' and '\' match themselves). Thread-safe. REQUIRES: migrated database.
+#pragma once
+
+#include <memory>
+
+#include "adapters/sqlite/sqlite_database.hpp"
+#include "ports/record_store.hpp"
+
+namespace intake::adapters::sqlite {
+
+class SqliteRecordStore : public ports::RecordStore {
+ public:
+  explicit SqliteRecordStore(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+
+  Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
+                                          std::int64_t page_size) override;
+  Result<ports::PatientView> GetPatient(std::int64_t id) override;
+  Status Check() override;
+
+ private:
+  std::shared_ptr<SqliteDatabase> db_;
+};
+
+}  // namespace intake::adapters::sqlite

@@ -1,0 +1,240 @@
+#include "adapters/sqlite/sqlite_task_store.hpp"
+
+#include <limits>
+
+#include "adapters/sqlite/sqlite_time.hpp"
+
+namespace intake::adapters::sqlite {
+namespace {
+
+using domain::TaskState;
+
+#define INTAKE_TASK_COLUMNS                                                                  \
+  "task_id, seq, csv_filename, records_received, state, total_records, processed_records, "  \
+  "patients_created, patients_updated, patients_unchanged, visits_created, visits_updated, " \
+  "visits_unchanged, error_count, rows_done, failure_reason, created_at, started_at, finished_at"
+
+constexpr std::string_view kInsertTask =
+    "INSERT INTO tasks (task_id, seq, csv_filename, records_received, state, created_at)"
+    " VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), ?2, ?3, 'PENDING', ?4)"
+    " RETURNING " INTAKE_TASK_COLUMNS;
+constexpr std::string_view kSelectTask =
+    "SELECT " INTAKE_TASK_COLUMNS " FROM tasks WHERE task_id = ?1";
+constexpr std::string_view kSelectTaskErrors =
+    "SELECT row, field, message FROM task_errors WHERE task_id = ?1 ORDER BY row, id LIMIT ?2";
+constexpr std::string_view kCountTasks = "SELECT COUNT(*) FROM tasks";
+constexpr std::string_view kSelectTaskPage =
+    "SELECT " INTAKE_TASK_COLUMNS " FROM tasks ORDER BY seq DESC LIMIT ?1 OFFSET ?2";
+constexpr std::string_view kMarkStarted =
+    "UPDATE tasks SET state = 'STARTED', started_at = ?2 WHERE task_id = ?1 AND state = 'PENDING'";
+constexpr std::string_view kSelectState = "SELECT state FROM tasks WHERE task_id = ?1";
+constexpr std::string_view kFinishTask =
+    "UPDATE tasks SET state = ?2, failure_reason = ?3, finished_at = ?4 WHERE task_id = ?1";
+constexpr std::string_view kResetTask =
+    "UPDATE tasks SET state = 'PENDING', total_records = 0, processed_records = 0,"
+    " patients_created = 0, patients_updated = 0, patients_unchanged = 0, visits_created = 0,"
+    " visits_updated = 0, visits_unchanged = 0, error_count = 0, rows_done = 0,"
+    " failure_reason = NULL, finished_at = NULL"
+    " WHERE task_id = ?1 AND state IN ('SUCCESS', 'FAILURE')"
+    " RETURNING " INTAKE_TASK_COLUMNS;
+constexpr std::string_view kDeleteTaskErrors = "DELETE FROM task_errors WHERE task_id = ?1";
+constexpr std::string_view kCountByState = "SELECT state, COUNT(*) FROM tasks GROUP BY state";
+constexpr std::string_view kPing = "SELECT 1";
+
+#undef INTAKE_TASK_COLUMNS
+
+ports::TaskRecord ReadTask(const Statement& s) {
+  ports::TaskRecord t;
+  t.task_id = s.Text(0);
+  t.seq = s.Int(1);
+  t.csv_filename = s.Text(2);
+  t.records_received = s.Int(3);
+  t.state = domain::TaskStateFromName(s.Text(4)).value_or(TaskState::kPending);
+  t.counters.total_records = s.Int(5);
+  t.counters.processed_records = s.Int(6);
+  t.counters.patients_created = s.Int(7);
+  t.counters.patients_updated = s.Int(8);
+  t.counters.patients_unchanged = s.Int(9);
+  t.counters.visits_created = s.Int(10);
+  t.counters.visits_updated = s.Int(11);
+  t.counters.visits_unchanged = s.Int(12);
+  t.counters.error_count = s.Int(13);
+  t.rows_done = s.Int(14);
+  if (!s.IsNull(15)) t.failure_reason = s.Text(15);
+  t.created_at = FromMicros(s.Int(16));
+  if (!s.IsNull(17)) t.started_at = FromMicros(s.Int(17));
+  if (!s.IsNull(18)) t.finished_at = FromMicros(s.Int(18));
+  return t;
+}
+
+Error TaskNotFound() { return NotFound("task not found"); }
+
+// The task's state, or nullopt when there is no such task.
+Result<std::optional<TaskState>> LoadState(Connection& conn, std::string_view task_id) {
+  auto s = conn.Prepare(kSelectState, "read task state");
+  if (!s) return ErrorOf(s);
+  s->Bind(1, task_id);
+  auto row = s->Step();
+  if (!row) return ErrorOf(row);
+  if (!*row) return std::optional<TaskState>();
+  return domain::TaskStateFromName(s->Text(0));
+}
+
+Status LoadErrors(Connection& conn, ports::TaskRecord& task) {
+  auto s = conn.Prepare(kSelectTaskErrors, "read task errors");
+  if (!s) return ErrorOf(s);
+  s->Bind(1, task.task_id).Bind(2, static_cast<std::int64_t>(domain::kMaxStoredRowErrors));
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return {};
+    domain::RowError e;
+    e.row = s->Int(0);
+    if (!s->IsNull(1)) e.field = domain::FieldFromName(s->Text(1));
+    e.message = s->Text(2);
+    task.errors.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
+Result<ports::TaskRecord> SqliteTaskStore::CreateTask(const ports::NewTask& task) {
+  return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
+    auto s = conn.Prepare(kInsertTask, "insert task");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, task.task_id)
+        .Bind(2, task.csv_filename)
+        .Bind(3, task.records_received)
+        .Bind(4, ToMicros(task.created_at));
+    auto row = s->Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return Internal("sqlite: insert task returned no row");
+    auto record = ReadTask(*s);
+    if (auto done = s->Run(); !done) return ErrorOf(done);
+    return record;
+  });
+}
+
+Result<ports::TaskRecord> SqliteTaskStore::GetTask(std::string_view task_id, bool with_errors) {
+  return db_->Read([&](Connection& conn) -> Result<ports::TaskRecord> {
+    auto s = conn.Prepare(kSelectTask, "read task");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, task_id);
+    auto row = s->Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) return TaskNotFound();
+    auto record = ReadTask(*s);
+    if (with_errors) {
+      if (auto loaded = LoadErrors(conn, record); !loaded) return ErrorOf(loaded);
+    }
+    return record;
+  });
+}
+
+Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64_t page_size) {
+  if (page < 1 || page_size < 1 || page_size > 100) {
+    return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
+  }
+  return db_->Read([&](Connection& conn) -> Result<ports::TaskPage> {
+    ports::TaskPage out;
+    auto count = conn.Prepare(kCountTasks, "count tasks");
+    if (!count) return ErrorOf(count);
+    if (auto row = count->Step(); !row) return ErrorOf(row);
+    out.total = count->Int(0);
+    if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
+    auto s = conn.Prepare(kSelectTaskPage, "list tasks");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, page_size).Bind(2, (page - 1) * page_size);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return ErrorOf(row);
+      if (!*row) return out;
+      out.tasks.push_back(ReadTask(*s));
+    }
+  });
+}
+
+Status SqliteTaskStore::MarkStarted(std::string_view task_id, ports::TimePoint now) {
+  return db_->Write([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kMarkStarted, "mark task started");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, task_id).Bind(2, ToMicros(now));
+    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (conn.Changes() > 0) return {};
+    auto state = LoadState(conn, task_id);
+    if (!state) return ErrorOf(state);
+    if (!*state) return TaskNotFound();
+    if (domain::IsFinished(**state)) return Conflict("task is already finished");
+    return {};
+  });
+}
+
+Status SqliteTaskStore::FinishTask(std::string_view task_id, TaskState final_state,
+                                   std::optional<std::string> failure_reason,
+                                   ports::TimePoint now) {
+  if (!domain::IsFinished(final_state)) {
+    return InvalidArgument("a task finishes as SUCCESS or FAILURE");
+  }
+  return db_->Write([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kFinishTask, "finish task");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, task_id)
+        .Bind(2, domain::TaskStateName(final_state))
+        .Bind(3, failure_reason)
+        .Bind(4, ToMicros(now));
+    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (conn.Changes() == 0) return TaskNotFound();
+    return {};
+  });
+}
+
+Result<ports::TaskRecord> SqliteTaskStore::ResetForReplay(std::string_view task_id) {
+  return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
+    auto s = conn.Prepare(kResetTask, "reset task");
+    if (!s) return ErrorOf(s);
+    s->Bind(1, task_id);
+    auto row = s->Step();
+    if (!row) return ErrorOf(row);
+    if (!*row) {
+      auto state = LoadState(conn, task_id);
+      if (!state) return ErrorOf(state);
+      if (!*state) return TaskNotFound();
+      return Conflict("task is not finished");
+    }
+    auto record = ReadTask(*s);
+    if (auto done = s->Run(); !done) return ErrorOf(done);
+    auto del = conn.Prepare(kDeleteTaskErrors, "delete task errors");
+    if (!del) return ErrorOf(del);
+    del->Bind(1, task_id);
+    if (auto run = del->Run(); !run) return ErrorOf(run);
+    return record;
+  });
+}
+
+Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
+  return db_->Read([&](Connection& conn) -> Result<std::map<TaskState, std::int64_t>> {
+    std::map<TaskState, std::int64_t> out = {{TaskState::kPending, 0},
+                                             {TaskState::kStarted, 0},
+                                             {TaskState::kProgress, 0},
+                                             {TaskState::kSuccess, 0},
+                                             {TaskState::kFailure, 0}};
+    auto s = conn.Prepare(kCountByState, "count tasks by state");
+    if (!s) return ErrorOf(s);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return ErrorOf(row);
+      if (!*row) return out;
+      if (auto state = domain::TaskStateFromName(s->Text(0))) out[*state] += s->Int(1);
+    }
+  });
+}
+
+Status SqliteTaskStore::Check() {
+  return db_->Read([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kPing, "ping");
+    if (!s) return ErrorOf(s);
+    return s->Run();
+  });
+}
+
+}  // namespace intake::adapters::sqlite

@@ -1,0 +1,14 @@
+// The backends every contract suite runs on. Add a factory here to run the suites on a new
+// adapter; a factory that returns nullptr (e.g. its server URL is unset) makes the tests skip.
+#include "adapters/contract/backend.hpp"
+#include "adapters/contract/object_store_contract.hpp"
+#include "adapters/file/file_backend.hpp"
+#include "adapters/sqlite/sqlite_backend.hpp"
+
+namespace intake::adapters::testing {
+
+std::vector<BackendFactory> AllBackends() { return {SqliteBackendFactory()}; }
+
+std::vector<ObjectStoreFactory> AllObjectStores() { return {FileObjectStoreFactory()}; }
+
+}  // namespace intake::adapters::testing

@@ -1,0 +1,163 @@
+// SqliteDatabase specifics: opening, pragmas, migrations (idempotent, concurrent), transactions and
+// the busy → kUnavailable mapping.
+#include "adapters/sqlite/sqlite_database.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "adapters/contract/test_util.hpp"
+#include "adapters/migrations.hpp"
+#include "adapters/sqlite/sqlite_task_store.hpp"
+
+namespace intake::adapters::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using sqlite::Connection;
+using sqlite::SqliteDatabase;
+using sqlite::SqliteOptions;
+
+constexpr std::string_view kJournalMode = "PRAGMA journal_mode";
+constexpr std::string_view kForeignKeys = "PRAGMA foreign_keys";
+constexpr std::string_view kCountVersions = "SELECT COUNT(*) FROM schema_version";
+constexpr std::string_view kInsertPatient = "INSERT INTO patients (mrn) VALUES (?1)";
+constexpr std::string_view kCountPatients = "SELECT COUNT(*) FROM patients";
+constexpr std::string_view kInsertOrphanVisit =
+    "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V', 42, 'x')";
+
+std::string DbPath(const TempDir& dir) { return (dir.path() / "a" / "b" / "intake.db").string(); }
+
+Result<std::string> TextOf(SqliteDatabase& db, std::string_view sql) {
+  return db.Read([&](Connection& conn) -> Result<std::string> {
+    auto s = conn.Prepare(sql, "test query");
+    if (!s) return ErrorFrom(s);
+    auto row = s->Step();
+    if (!row) return ErrorFrom(row);
+    return s->Text(0);
+  });
+}
+
+int LatestVersion() { return migrations::kSqlite.back().version; }
+
+TEST(SqliteDatabase, OpenCreatesFoldersAppliesPragmasAndMigrates) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  EXPECT_TRUE(std::filesystem::exists(DbPath(dir)));
+  EXPECT_EQ(*TextOf(**db, kJournalMode), "wal");
+  EXPECT_EQ(*TextOf(**db, kForeignKeys), "1");
+  EXPECT_EQ(*(*db)->SchemaVersion(), LatestVersion());
+  EXPECT_EQ(*TextOf(**db, kCountVersions), std::to_string(migrations::kSqlite.size()));
+}
+
+TEST(SqliteDatabase, MigrateIsIdempotent) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  ASSERT_OK((*db)->Migrate());
+  ASSERT_OK((*db)->Migrate());
+  EXPECT_EQ(*TextOf(**db, kCountVersions), std::to_string(migrations::kSqlite.size()));
+}
+
+TEST(SqliteDatabase, OpenWithoutMigrationLeavesSchemaEmpty) {
+  TempDir dir;
+  SqliteOptions options;
+  options.migrate_on_open = false;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  EXPECT_FALSE((*db)->SchemaVersion().has_value());  // no schema_version table yet
+  ASSERT_OK((*db)->Migrate());
+  EXPECT_EQ(*(*db)->SchemaVersion(), LatestVersion());
+}
+
+TEST(SqliteDatabase, ConcurrentOpensOfANewFileMigrateOnce) {
+  TempDir dir;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!SqliteDatabase::Open(DbPath(dir))) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  EXPECT_EQ(*TextOf(**db, kCountVersions), std::to_string(migrations::kSqlite.size()));
+}
+
+TEST(SqliteDatabase, FailedWriteRollsBack) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  Status failed = (*db)->Write([](Connection& conn) -> Status {
+    auto s = conn.Prepare(kInsertPatient, "insert");
+    if (!s) return ErrorFrom(s);
+    s->Bind(1, "M1");
+    if (auto run = s->Run(); !run) return run;
+    return Internal("give up");
+  });
+  EXPECT_CODE(failed, ErrorCode::kInternal);
+  EXPECT_EQ(*TextOf(**db, kCountPatients), "0");
+}
+
+TEST(SqliteDatabase, ForeignKeyViolationIsConflict) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  Status orphan = (*db)->Write([](Connection& conn) -> Status {
+    auto s = conn.Prepare(kInsertOrphanVisit, "insert visit");
+    if (!s) return ErrorFrom(s);
+    return s->Run();
+  });
+  EXPECT_CODE(orphan, ErrorCode::kConflict);
+}
+
+TEST(SqliteDatabase, BusyAfterRetriesIsUnavailable) {
+  TempDir dir;
+  SqliteOptions options;
+  options.busy_timeout = 20ms;
+  options.busy_attempts = 2;
+  options.first_backoff = 1ms;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite::SqliteTaskStore tasks(*db);
+  auto created = tasks.CreateTask({"t", "t.csv", 1, std::chrono::system_clock::now()});
+  EXPECT_CODE(created, ErrorCode::kUnavailable);
+  EXPECT_EQ(ErrorFrom(created).message.find("t.csv"), std::string::npos);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_OK(tasks.CreateTask({"t", "t.csv", 1, std::chrono::system_clock::now()}));
+}
+
+TEST(SqliteDatabase, MemoryDatabaseIsOneDatabaseForEveryThread) {
+  auto db = SqliteDatabase::Open(std::string(SqliteDatabase::kMemoryPath));
+  ASSERT_OK(db);
+  sqlite::SqliteTaskStore tasks(*db);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      EXPECT_OK(
+          tasks.CreateTask({std::to_string(i), "f.csv", 1, std::chrono::system_clock::now()}));
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto page = tasks.ListTasks(1, 10);
+  ASSERT_OK(page);
+  EXPECT_EQ(page->total, 4);
+}
+
+TEST(SqliteDatabase, UnopenablePathIsUnavailable) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "is-a-folder.db");
+  auto db = SqliteDatabase::Open((dir.path() / "is-a-folder.db").string());
+  EXPECT_CODE(db, ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace intake::adapters::testing
