@@ -4,9 +4,9 @@
 
 namespace intake::fakes {
 
-void FailureInjector::FailNext(int n, ErrorCode code, std::string method) {
+void FailureInjector::FailNext(int n, ErrorCode code, std::string method, int skip) {
   std::lock_guard lock(mu_);
-  rules_.push_back(Rule{std::move(method), n, code});
+  rules_.push_back(Rule{std::move(method), n, skip, code});
 }
 
 void FailureInjector::SetDown(bool down, ErrorCode code) {
@@ -36,6 +36,10 @@ std::optional<Error> FailureInjector::Inject(std::string_view method) {
   if (down_) return Error(*down_, "injected outage");
   for (auto& rule : rules_) {
     if (rule.remaining > 0 && (rule.method.empty() || rule.method == method)) {
+      if (rule.skip > 0) {
+        --rule.skip;
+        continue;
+      }
       --rule.remaining;
       ErrorCode code = rule.code;
       std::erase_if(rules_, [](const Rule& r) { return r.remaining <= 0; });

@@ -16,8 +16,10 @@ namespace intake::fakes {
 class FailureInjector {
  public:
   // The next `n` calls of `method` (the port method's name, e.g. "Put", "ApplyBatch", or "Read"
-  // for ObjectReader::Read; empty = any method) fail with `code`.
-  void FailNext(int n, ErrorCode code = ErrorCode::kUnavailable, std::string method = "");
+  // for ObjectReader::Read; empty = any method) fail with `code`, after `skip` matching calls
+  // that succeed (to fail in the middle of a run).
+  void FailNext(int n, ErrorCode code = ErrorCode::kUnavailable, std::string method = "",
+                int skip = 0);
   // While down, every call (Check() included) fails with `code`.
   void SetDown(bool down, ErrorCode code = ErrorCode::kUnavailable);
   // Forgets every pending FailNext() rule and brings the backend up.
@@ -33,6 +35,7 @@ class FailureInjector {
   struct Rule {
     std::string method;
     int remaining = 0;
+    int skip = 0;
     ErrorCode code = ErrorCode::kUnavailable;
   };
   mutable std::mutex mu_;

@@ -1,0 +1,34 @@
+// Streaming CSV / NDJSON uploads (private to IngestService): structure is checked while the body
+// streams through, every data row is written to the object in the canonical CSV layout, and
+// Finish() commits the object and registers the task.
+//
+// Rows whose shape cannot be mapped (a CSV row with the wrong cell count, an input that ends inside
+// a quoted field) are not refused here: they are written so that the worker rejects exactly those
+// rows (see upload_session.cpp), because field and row rules are the worker's job (SPEC §3).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "app/ingest_service.hpp"
+#include "ports/object_store.hpp"
+
+namespace intake::app {
+
+// Creates and queues the task for a committed object of `records` data rows.
+using RegisterFn =
+    std::function<Result<IngestReceipt>(const std::string& csv_filename, std::int64_t records)>;
+
+// Bytes are handed to the object writer in pieces of about this size.
+inline constexpr std::size_t kUploadWriteBytes = std::size_t{1} << 20;
+
+std::unique_ptr<UploadSession> MakeCsvUpload(std::string csv_filename,
+                                             std::unique_ptr<ports::ObjectWriter> writer,
+                                             RegisterFn register_task);
+std::unique_ptr<UploadSession> MakeNdjsonUpload(std::string csv_filename,
+                                                std::unique_ptr<ports::ObjectWriter> writer,
+                                                RegisterFn register_task);
+
+}  // namespace intake::app

@@ -1,0 +1,401 @@
+#include "app/load_task.hpp"
+
+#include <gtest/gtest.h>
+
+#include "app/ingest_service.hpp"
+#include "app/log_capture.hpp"
+#include "app/test_util.hpp"
+
+namespace intake::app::testing {
+namespace {
+
+using domain::Field;
+using domain::RowError;
+using domain::TaskState;
+
+LoadOptions FastOptions(std::size_t batch_rows = 2) {
+  LoadOptions options;
+  options.batch_rows = batch_rows;
+  options.max_attempts = 3;
+  options.first_backoff = std::chrono::milliseconds(1);
+  options.max_backoff = std::chrono::milliseconds(4);
+  return options;
+}
+
+// A world with one LoadTask and helpers to submit a CSV body and run the task to an outcome.
+class LoadTaskTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Rebuild(FastOptions()); }
+
+  void Rebuild(LoadOptions options) {
+    load = std::make_unique<LoadTask>(w.objects, w.records, w.tasks, w.queue, w.clock, w.metrics,
+                                      options);
+  }
+
+  // Stores `csv` and creates + queues its task; returns the claim.
+  ports::ClaimedTask Submit(const std::string& csv) {
+    const std::string key = "upload_" + std::to_string(++submitted) + ".csv";
+    EXPECT_OK(w.objects.Put(key, csv));
+    auto task = w.tasks.CreateTask(ports::NewTask{w.ids.NewTaskId(), key, 0, w.clock.Now()});
+    EXPECT_TRUE(task);
+    EXPECT_OK(w.queue.Enqueue(task->task_id));
+    return Claim();
+  }
+
+  ports::ClaimedTask Claim() {
+    auto claimed = w.queue.Claim("test", std::chrono::milliseconds(0));
+    EXPECT_TRUE(claimed && *claimed);
+    return **claimed;
+  }
+
+  LoadOutcome Run(const ports::ClaimedTask& claimed, std::function<bool()> stop = nullptr) {
+    return load->Run(
+        claimed, stop ? stop : [] { return false; });
+  }
+
+  ports::TaskRecord Task(const ports::ClaimedTask& claimed) {
+    return w.tasks.Task(claimed.task_id).value();
+  }
+
+  FakeWorld w;
+  std::unique_ptr<LoadTask> load;
+  int submitted = 0;
+};
+
+void ExpectCountersAddUp(const domain::TaskCounters& c) {
+  EXPECT_EQ(c.processed_records,
+            c.error_count + c.patients_created + c.patients_updated + c.patients_unchanged);
+  EXPECT_EQ(c.processed_records,
+            c.error_count + c.visits_created + c.visits_updated + c.visits_unchanged);
+}
+
+std::vector<domain::VisitRecord> FiveRecords() {
+  auto update = Record(1);
+  update.first_name = "Renamed";
+  update.visit_account_number = "VST-1b";
+  return {Record(1), Record(2), update, Record(3), Record(4)};
+}
+
+TEST_F(LoadTaskTest, LoadsEveryRowAndCountersAddUp) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kSuccess);
+  EXPECT_TRUE(task.finished_at);
+  EXPECT_EQ(task.rows_done, 5);
+  EXPECT_EQ(task.counters.total_records, 5);
+  EXPECT_EQ(task.counters.processed_records, 5);
+  EXPECT_EQ(task.counters.patients_created, 4);
+  EXPECT_EQ(task.counters.patients_updated, 1);
+  EXPECT_EQ(task.counters.visits_created, 5);
+  EXPECT_EQ(task.counters.error_count, 0);
+  ExpectCountersAddUp(task.counters);
+  EXPECT_EQ(w.records.PatientCount(), 4u);
+  EXPECT_EQ(w.records.GetPatient(1)->person.first_name, "Renamed");
+  EXPECT_EQ(w.metrics.loaded, 5);
+  EXPECT_EQ(w.metrics.rejected, 0);
+}
+
+TEST_F(LoadTaskTest, AppliesInBatchesWithProgressAndAFinalBatchWithTheTotal) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto batches = w.records.AppliedBatches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].rows_done_before, 0);
+  EXPECT_EQ(batches[0].rows_done_after, 2);
+  EXPECT_FALSE(batches[0].total_records);
+  EXPECT_EQ(batches[1].rows_done_after, 4);
+  EXPECT_EQ(batches[2].rows_done_before, 4);
+  EXPECT_EQ(batches[2].rows_done_after, 5);
+  EXPECT_EQ(batches[2].total_records, 5);
+  EXPECT_EQ(batches[2].rows.size(), 1u);
+  EXPECT_EQ(batches[2].task_seq, Task(claimed).seq);
+}
+
+TEST_F(LoadTaskTest, ExactMultipleOfBatchSizeEndsWithAnEmptyFinalBatch) {
+  auto claimed = Submit(CsvOf({Record(1), Record(2)}));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto batches = w.records.AppliedBatches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_TRUE(batches[1].rows.empty());
+  EXPECT_EQ(batches[1].total_records, 2);
+}
+
+TEST_F(LoadTaskTest, HeaderOnlyCsvSucceedsWithZeroRows) {
+  auto claimed = Submit(CsvOf({}));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kSuccess);
+  EXPECT_EQ(task.counters.total_records, 0);
+}
+
+TEST_F(LoadTaskTest, BadRowsBecomeRowErrorsWithRowNumbersAndFieldsButNoValues) {
+  auto bad_date = Record(2);
+  bad_date.birth_date = "SECRET-DATE";
+  auto two_bad = Record(3);
+  two_bad.mrn = "";
+  two_bad.visit_date = "1980-01-01";  // before birth_date
+  auto conflict = Record(4);
+  conflict.visit_account_number = "VST-1";  // belongs to MRN-1
+  auto claimed = Submit(CsvOf({Record(1), bad_date, two_bad, conflict, Record(5)}));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kSuccess);
+  EXPECT_EQ(task.counters.processed_records, 5);
+  EXPECT_EQ(task.counters.error_count, 3);
+  ExpectCountersAddUp(task.counters);
+  ASSERT_EQ(task.errors.size(), 4u);
+  EXPECT_EQ(task.errors[0].row, 2);
+  EXPECT_EQ(task.errors[0].field, Field::kBirthDate);
+  EXPECT_EQ(task.errors[1].row, 3);
+  EXPECT_EQ(task.errors[1].field, Field::kMrn);
+  EXPECT_EQ(task.errors[2].row, 3);
+  EXPECT_EQ(task.errors[2].field, Field::kVisitDate);
+  EXPECT_EQ(task.errors[3].row, 4);
+  EXPECT_FALSE(task.errors[3].field);
+  for (const auto& e : task.errors) EXPECT_EQ(e.message.find("SECRET"), std::string::npos);
+  EXPECT_EQ(w.metrics.loaded, 2);
+  EXPECT_EQ(w.metrics.rejected, 3);
+}
+
+TEST_F(LoadTaskTest, ColumnsInAnyOrderAreMappedAndWrongShapedRowsRejected) {
+  const std::string csv =
+      "reason,visit_date,visit_account_number,birth_date,last_name,first_name,mrn\r\n"
+      "Checkup,2024-11-01,V1,1990-02-14,Doe,John,M1\r\n"
+      "too,few\r\n";
+  auto claimed = Submit(csv);
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.counters.processed_records, 2);
+  EXPECT_EQ(task.counters.error_count, 1);
+  ASSERT_EQ(task.errors.size(), 1u);
+  EXPECT_EQ(task.errors[0].row, 2);
+  EXPECT_FALSE(task.errors[0].field);
+  EXPECT_EQ(w.records.GetPatient(1)->mrn, "M1");
+}
+
+TEST_F(LoadTaskTest, UnterminatedQuoteAtEndRejectsTheLastRow) {
+  auto claimed = Submit(CsvOf({Record(1)}) + "M2,a,b,1990-01-01,V2,2024-01-01,\"open");
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.counters.processed_records, 2);
+  EXPECT_EQ(task.counters.error_count, 1);
+  ASSERT_EQ(task.errors.size(), 1u);
+  EXPECT_EQ(task.errors[0].row, 2);
+  EXPECT_EQ(w.records.PatientCount(), 1u);
+}
+
+TEST_F(LoadTaskTest, SmallReadsGiveTheSameResult) {
+  w.objects.SetMaxReadSize(7);
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  EXPECT_EQ(Task(claimed).counters.processed_records, 5);
+  EXPECT_EQ(w.records.PatientCount(), 4u);
+}
+
+TEST_F(LoadTaskTest, MissingObjectFailsTheTask) {
+  auto claimed = Submit(CsvOf({Record(1)}));
+  w.objects.Remove(Task(claimed).csv_filename);
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason, "CSV object not found");
+}
+
+TEST_F(LoadTaskTest, MissingColumnFailsTheTaskWithTheReason) {
+  auto claimed = Submit("mrn,first_name\r\nM,F\r\n");
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason, "missing column: last_name");
+  EXPECT_EQ(w.records.PatientCount(), 0u);
+}
+
+TEST_F(LoadTaskTest, FinishedTaskIsNotRunAgain) {
+  auto claimed = Submit(CsvOf({Record(1)}));
+  ASSERT_OK(w.tasks.FinishTask(claimed.task_id, TaskState::kSuccess, std::nullopt, w.clock.Now()));
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  EXPECT_TRUE(w.records.AppliedBatches().empty());
+}
+
+// Runs FiveRecords() uninterrupted in a separate world: the reference for resume tests.
+std::pair<fakes::FakeRecordStore::Tables, domain::TaskCounters> Uninterrupted() {
+  FakeWorld ref;
+  LoadTask load(ref.objects, ref.records, ref.tasks, ref.queue, ref.clock, ref.metrics,
+                FastOptions());
+  EXPECT_OK(ref.objects.Put("upload_1.csv", CsvOf(FiveRecords())));
+  auto task =
+      ref.tasks.CreateTask(ports::NewTask{ref.ids.NewTaskId(), "upload_1.csv", 0, ref.clock.Now()});
+  EXPECT_OK(ref.queue.Enqueue(task->task_id));
+  auto claimed = ref.queue.Claim("ref", std::chrono::milliseconds(0));
+  EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
+  return {ref.records.Snapshot(), ref.tasks.Task(task->task_id)->counters};
+}
+
+TEST_F(LoadTaskTest, StopAfterABatchThenResumeMatchesAnUninterruptedRun) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  EXPECT_EQ(Run(claimed, [] { return true; }), LoadOutcome::kStopped);
+  auto partial = Task(claimed);
+  EXPECT_EQ(partial.rows_done, 2);
+  EXPECT_EQ(partial.state, TaskState::kProgress);
+  ASSERT_OK(w.queue.Release(claimed));
+
+  EXPECT_EQ(Run(Claim()), LoadOutcome::kFinished);
+  auto [tables, counters] = Uninterrupted();
+  EXPECT_EQ(w.records.Snapshot(), tables);
+  EXPECT_EQ(Task(claimed).counters, counters);
+  EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+  EXPECT_EQ(w.metrics.loaded, 5);
+}
+
+TEST_F(LoadTaskTest, CrashedWorkerIsResumedByTheNextClaimAfterLeaseExpiry) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  EXPECT_EQ(Run(claimed, [] { return true; }), LoadOutcome::kStopped);  // then the worker dies
+  w.clock.Advance(std::chrono::minutes(10));
+  auto reclaimed = Claim();
+  EXPECT_EQ(reclaimed.task_id, claimed.task_id);
+  EXPECT_EQ(Run(reclaimed), LoadOutcome::kFinished);
+  auto [tables, counters] = Uninterrupted();
+  EXPECT_EQ(w.records.Snapshot(), tables);
+  EXPECT_EQ(Task(claimed).counters, counters);
+}
+
+TEST_F(LoadTaskTest, TransientFailureMidTaskIsRetriedFromCommittedProgress) {
+  w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatch", /*skip=*/1);
+  w.objects.FailNext(1, ErrorCode::kUnavailable, "Read", /*skip=*/1);
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto batches = w.records.AppliedBatches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[1].rows_done_before, 2);
+  auto [tables, counters] = Uninterrupted();
+  EXPECT_EQ(w.records.Snapshot(), tables);
+  EXPECT_EQ(Task(claimed).counters, counters);
+  EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+}
+
+TEST_F(LoadTaskTest, TransientFailuresBeforeAnyProgressAreRetried) {
+  w.objects.FailNext(2, ErrorCode::kUnavailable, "Get");
+  auto claimed = Submit(CsvOf({Record(1)}));
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+  EXPECT_EQ(w.objects.Calls("Get"), 3);
+}
+
+TEST_F(LoadTaskTest, RetriesExhaustedFailsTheTaskWithAValueFreeReason) {
+  auto claimed = Submit(CsvOf({Record(1)}));
+  w.objects.SetDown(true);
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason, "retries exhausted: injected outage");
+  EXPECT_EQ(w.objects.Calls("Get"), 3);
+}
+
+TEST_F(LoadTaskTest, StopDuringBackoffHandsTheTaskBack) {
+  LoadOptions options = FastOptions();
+  options.first_backoff = std::chrono::seconds(30);
+  Rebuild(options);
+  auto claimed = Submit(CsvOf({Record(1)}));
+  w.records.SetDown(true);
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run(claimed, [&] { return stop.load(); }), LoadOutcome::kStopped);
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(domain::IsFinished(Task(claimed).state));
+}
+
+TEST_F(LoadTaskTest, LostLeaseIsReportedAsLost) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  w.queue.RevokeLease(claimed.task_id);
+  EXPECT_EQ(Run(claimed), LoadOutcome::kLost);
+  EXPECT_EQ(Task(claimed).rows_done, 2);  // the first batch committed before the Extend
+}
+
+TEST_F(LoadTaskTest, ProgressConflictIsReportedAsLost) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  w.records.FailNext(1, ErrorCode::kConflict, "ApplyBatch");
+  EXPECT_EQ(Run(claimed), LoadOutcome::kLost);
+  EXPECT_FALSE(domain::IsFinished(Task(claimed).state));
+}
+
+TEST_F(LoadTaskTest, ReplayOfAFinishedTaskChangesNothing) {
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  ASSERT_OK(w.queue.Ack(claimed));
+  const auto before = w.records.Snapshot();
+  ASSERT_OK(w.tasks.ResetForReplay(claimed.task_id));
+  ASSERT_OK(w.queue.Enqueue(claimed.task_id));
+  EXPECT_EQ(Run(Claim()), LoadOutcome::kFinished);
+  EXPECT_EQ(w.records.Snapshot(), before);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.counters.processed_records, 5);
+  EXPECT_EQ(task.counters.patients_created, 0);
+  EXPECT_EQ(task.counters.visits_created, 0);
+  ExpectCountersAddUp(task.counters);
+}
+
+TEST_F(LoadTaskTest, LogsFollowTheSeedShapeWithoutPhi) {
+  auto record = Record(1);
+  record.mrn = "PHI-MRN-777";
+  record.first_name = "Zebulon";
+  record.reason = "Sensitive reason";
+  auto bad = Record(2);
+  bad.mrn = "PHI-MRN-888";
+  bad.birth_date = "1977-13-45";
+  LogCapture capture;
+  auto claimed = Submit(CsvOf({record, bad}));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  const std::string logs = capture.Text();
+  EXPECT_NE(logs.find("[WORKFLOW START] task=" + claimed.task_id), std::string::npos) << logs;
+  EXPECT_NE(logs.find("[STEP 1] Downloading CSV"), std::string::npos);
+  EXPECT_NE(logs.find("[STEP 2] Parsing CSV"), std::string::npos);
+  EXPECT_NE(logs.find("[STEP 3] Processing records"), std::string::npos);
+  EXPECT_NE(logs.find("[WORKFLOW COMPLETE] task=" + claimed.task_id + " processed=2"),
+            std::string::npos);
+  for (const char* phi : {"PHI-MRN", "Zebulon", "Sensitive", "1977-13-45", "1990-02-14"}) {
+    EXPECT_EQ(logs.find(phi), std::string::npos) << phi;
+  }
+}
+
+TEST_F(LoadTaskTest, LogPhiAllowsTheMrnOfARejectedRow) {
+  LoadOptions options = FastOptions();
+  options.log_phi = true;
+  Rebuild(options);
+  auto bad = Record(1);
+  bad.mrn = "PHI-MRN-999";
+  bad.birth_date = "nope";
+  LogCapture capture;
+  auto claimed = Submit(CsvOf({bad}));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  EXPECT_NE(capture.Text().find("PHI-MRN-999"), std::string::npos);
+}
+
+TEST_F(LoadTaskTest, UploadedRowsOfTheWrongShapeAreRejectedByTheWorker) {
+  IngestService ingest(w.objects, w.tasks, w.queue, w.clock, w.ids, w.metrics);
+  auto session = ingest.BeginUpload(UploadFormat::kCsv);
+  ASSERT_OK(session);
+  ASSERT_OK((*session)->Feed(
+      "mrn,first_name,last_name,birth_date,visit_account_number,visit_date,reason,extra\n"
+      "M1,A,B,1990-01-01,V1,2024-01-01,R,x\n"
+      "1,2,3,4,5,6,7\n"
+      "M3,A,B,1990-01-01,V3,2024-01-01,\"open"));
+  auto receipt = (*session)->Finish();
+  ASSERT_OK(receipt);
+  EXPECT_EQ(Run(Claim()), LoadOutcome::kFinished);
+  auto task = w.tasks.Task(receipt->task_id).value();
+  EXPECT_EQ(task.counters.processed_records, 3);
+  EXPECT_EQ(task.counters.error_count, 2);
+  ASSERT_EQ(task.errors.size(), 2u);
+  EXPECT_EQ(task.errors[0].row, 2);
+  EXPECT_EQ(task.errors[1].row, 3);
+  EXPECT_EQ(w.records.PatientCount(), 1u);
+}
+
+}  // namespace
+}  // namespace intake::app::testing

@@ -1,0 +1,66 @@
+// Shared helpers for the use-case tests: a fixture wiring every fake port, record builders and
+// Result matchers.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "app/metrics.hpp"
+#include "app/result_util.hpp"
+#include "domain/csv_codec.hpp"
+#include "domain/visit_record.hpp"
+#include "fakes/fakes.hpp"
+
+namespace intake::app::testing {
+
+#define ASSERT_OK(expr)                                                                  \
+  do {                                                                                   \
+    const auto& assert_ok_result_ = (expr);                                              \
+    ASSERT_TRUE(assert_ok_result_) << ::intake::app::ErrorOf(assert_ok_result_).message; \
+  } while (0)
+#define EXPECT_OK(expr)                                                                  \
+  do {                                                                                   \
+    const auto& expect_ok_result_ = (expr);                                              \
+    EXPECT_TRUE(expect_ok_result_) << ::intake::app::ErrorOf(expect_ok_result_).message; \
+  } while (0)
+
+// The error code of a failed result (fails the test when it succeeded).
+template <class T>
+ErrorCode CodeOf(const Result<T>& r) {
+  if (r) {
+    ADD_FAILURE() << "expected an error, got a value";
+    return ErrorCode::kInternal;
+  }
+  return ErrorOf(r).code;
+}
+
+// A valid record whose values are derived from `i`: MRN "MRN-<i>", visit "VST-<i>".
+inline domain::VisitRecord Record(int i) {
+  return domain::VisitRecord{"MRN-" + std::to_string(i),    "First" + std::to_string(i),
+                             "Last" + std::to_string(i),    "1990-02-14",
+                             "VST-" + std::to_string(i),    "2024-11-01",
+                             "Checkup " + std::to_string(i)};
+}
+
+inline std::string CsvOf(const std::vector<domain::VisitRecord>& records) {
+  std::string csv;
+  domain::AppendCsvHeader(csv);
+  for (const auto& r : records) domain::AppendCsvRecord(r, csv);
+  return csv;
+}
+
+// Every fake port, wired the way main/ wires the real ones.
+struct FakeWorld {
+  fakes::FakeClock clock{fakes::FakeClock::At(2024, 12, 1, 12, 0, 0)};
+  fakes::SequentialIds ids;
+  fakes::FakeObjectStore objects;
+  fakes::FakeTaskStore tasks;
+  fakes::FakeRecordStore records{tasks};
+  fakes::FakeTaskQueue queue{clock};
+  fakes::FakeIdempotencyStore idempotency;
+  RecordMetrics metrics;
+};
+
+}  // namespace intake::app::testing

@@ -1,0 +1,104 @@
+#include "app/worker_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include "app/test_util.hpp"
+
+namespace intake::app::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class WorkerPoolTest : public ::testing::Test {
+ protected:
+  LoadOptions Options() {
+    LoadOptions options;
+    options.batch_rows = 2;
+    options.max_attempts = 3;
+    options.first_backoff = 1ms;
+    options.max_backoff = 2ms;
+    return options;
+  }
+
+  std::string Submit(int first_record) {
+    const std::string key = "obj_" + std::to_string(first_record) + ".csv";
+    EXPECT_OK(w.objects.Put(key, CsvOf({Record(first_record), Record(first_record + 1)})));
+    auto task = w.tasks.CreateTask(ports::NewTask{w.ids.NewTaskId(), key, 2, w.clock.Now()});
+    EXPECT_OK(w.queue.Enqueue(task->task_id));
+    return task->task_id;
+  }
+
+  // Polls (real time) until `done` holds or 10 s pass.
+  template <class Pred>
+  bool WaitFor(Pred done) {
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+      if (done()) return true;
+    }
+    return done();
+  }
+
+  FakeWorld w;
+  LoadTask load{w.objects, w.records, w.tasks, w.queue, w.clock, w.metrics, Options()};
+};
+
+TEST_F(WorkerPoolTest, ProcessesQueuedTasksAndAcksThem) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(Submit(i * 10));
+  WorkerPool pool(w.queue, load, 3, "test");
+  pool.Start();
+  ASSERT_TRUE(WaitFor([&] { return w.queue.Acked().size() == ids.size(); }));
+  pool.Stop();
+  for (const auto& id : ids) EXPECT_EQ(w.tasks.Task(id)->state, domain::TaskState::kSuccess);
+  EXPECT_EQ(w.records.PatientCount(), 12u);
+  EXPECT_EQ(*w.queue.Depth(), 0);
+  EXPECT_EQ(w.metrics.loaded, 12);
+}
+
+TEST_F(WorkerPoolTest, StopsPromptlyWhenIdle) {
+  WorkerPool pool(w.queue, load, 2, "idle");
+  pool.Start();
+  std::this_thread::sleep_for(50ms);
+  const auto start = std::chrono::steady_clock::now();
+  pool.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(WorkerPoolTest, DestructorStopsTheThreads) {
+  {
+    WorkerPool pool(w.queue, load, 2, "scoped");
+    pool.Start();
+  }
+  SUCCEED();
+}
+
+TEST_F(WorkerPoolTest, UsesPrefixedWorkerIds) {
+  w.records.SetDown(true);  // keeps the task in its backoff loop, claimed
+  const std::string id = Submit(1);
+  LoadOptions slow = Options();
+  slow.first_backoff = 10s;
+  slow.max_backoff = 10s;
+  LoadTask stuck(w.objects, w.records, w.tasks, w.queue, w.clock, w.metrics, slow);
+  WorkerPool pool(w.queue, stuck, 1, "node7");
+  pool.Start();
+  ASSERT_TRUE(WaitFor([&] { return !w.queue.Holder(id).empty(); }));
+  EXPECT_EQ(w.queue.Holder(id), "node7-0");
+  pool.Stop();
+  // Stopped mid-task: handed back, not finished.
+  EXPECT_EQ(w.queue.Released(), std::vector<std::string>{id});
+  EXPECT_EQ(w.queue.Pending(), std::vector<std::string>{id});
+  EXPECT_FALSE(domain::IsFinished(w.tasks.Task(id)->state));
+}
+
+TEST_F(WorkerPoolTest, SurvivesClaimErrors) {
+  w.queue.FailNext(3, ErrorCode::kUnavailable, "Claim");
+  const std::string id = Submit(1);
+  WorkerPool pool(w.queue, load, 1, "flaky");
+  pool.Start();
+  ASSERT_TRUE(WaitFor([&] { return w.queue.Acked().size() == 1; }));
+  pool.Stop();
+  EXPECT_EQ(w.tasks.Task(id)->state, domain::TaskState::kSuccess);
+}
+
+}  // namespace
+}  // namespace intake::app::testing

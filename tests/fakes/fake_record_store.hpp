@@ -1,0 +1,72 @@
+// In-memory RecordStore: patients and visits in maps, ApplyBatch through domain::PlanBatch with the
+// task's progress updated atomically in the shared FakeTaskStore (see record_store.hpp for the
+// semantics). Failure injection method names: "ApplyBatch", "ListPatients", "GetPatient", "Check";
+// an injected ApplyBatch failure writes nothing. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "domain/merge_rules.hpp"
+#include "fakes/failure_injector.hpp"
+#include "fakes/fake_task_store.hpp"
+#include "ports/record_store.hpp"
+
+namespace intake::fakes {
+
+class FakeRecordStore : public ports::RecordStore, public FailureInjector {
+ public:
+  explicit FakeRecordStore(FakeTaskStore& tasks) : tasks_(tasks) {}
+
+  Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
+                                          std::int64_t page_size) override;
+  Result<ports::PatientView> GetPatient(std::int64_t id) override;
+  Status Check() override;
+
+  // ---- Test helpers ----
+  struct PatientRow {
+    std::string mrn;
+    domain::Person person;
+    domain::Position pos;
+    bool operator==(const PatientRow&) const = default;
+  };
+  struct VisitRow {
+    std::string visit_account_number;
+    std::int64_t patient_id = 0;
+    std::string visit_date;
+    std::string reason;
+    domain::Position pos;
+    bool operator==(const VisitRow&) const = default;
+  };
+  // The whole database, comparable: two runs that should end alike compare equal.
+  struct Tables {
+    std::map<std::int64_t, PatientRow> patients;
+    std::map<std::int64_t, VisitRow> visits;
+    bool operator==(const Tables&) const = default;
+  };
+  Tables Snapshot() const;
+  std::size_t PatientCount() const;
+  std::size_t VisitCount() const;
+  // Every batch ApplyBatch accepted (not the failed or refused ones), in order.
+  std::vector<ports::BatchInput> AppliedBatches() const;
+
+ private:
+  domain::ExistingState LoadState(const ports::BatchInput& batch) const;
+  void WritePlan(const domain::BatchPlan& plan);
+  ports::PatientView View(std::int64_t id, const PatientRow& row) const;
+
+  FakeTaskStore& tasks_;
+  mutable std::mutex mu_;
+  Tables tables_;
+  std::map<std::string, std::int64_t> patient_by_mrn_;
+  std::map<std::string, std::int64_t> visit_by_number_;
+  std::int64_t next_patient_id_ = 1;
+  std::int64_t next_visit_id_ = 1;
+  std::vector<ports::BatchInput> applied_;
+};
+
+}  // namespace intake::fakes
