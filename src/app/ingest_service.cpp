@@ -31,10 +31,14 @@ bool NamesField(const std::vector<domain::Problem>& problems, domain::Field fiel
 }
 
 // The problems of one record: the structural ones plus the field rules for the fields they do
-// not name, in field order.
+// not name, in field order. A record with a row-level structural problem (not an object) has no
+// fields to check.
 std::vector<domain::Problem> RecordProblems(const domain::VisitRecord& record,
                                             std::vector<domain::Problem> structural,
                                             const domain::Date& today) {
+  const bool whole_row = std::any_of(structural.begin(), structural.end(),
+                                     [](const domain::Problem& p) { return !p.field; });
+  if (whole_row) return structural;
   std::vector<domain::Problem> found;
   domain::ValidateRecord(record, today, found);
   for (auto& problem : found) {

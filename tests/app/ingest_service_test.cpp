@@ -151,6 +151,18 @@ TEST_F(IngestServiceTest, StructuralProblemAloneRejectsTheBatch) {
   EXPECT_FALSE(problems[0].problem.field);
 }
 
+TEST_F(IngestServiceTest, RecordThatIsNotAnObjectGetsOnlyItsRowProblem) {
+  // The mapping leaves an empty placeholder record for a non-object element: its empty fields
+  // must not add field problems (they would crowd out real ones under the cap of 100).
+  std::vector<RecordProblem> structural = {
+      {0, domain::Problem{std::nullopt, "model_type", "Input should be a valid dictionary"}}};
+  EXPECT_EQ(CodeOf(Ingest({domain::VisitRecord{}, Record(1)}, structural)),
+            ErrorCode::kInvalidArgument);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].index, 0u);
+  EXPECT_EQ(problems[0].problem.type, "model_type");
+}
+
 TEST_F(IngestServiceTest, ObjectStoreOutagePropagatesAndQueuesNothing) {
   w.objects.FailNext(1, ErrorCode::kUnavailable, "Put");
   EXPECT_EQ(CodeOf(Ingest({Record(1)})), ErrorCode::kUnavailable);

@@ -1,21 +1,6 @@
 // Captures what the use cases log through spdlog's default logger, to check that no PHI leaks.
 #pragma once
 
-// The test target does not link spdlog itself; match the configuration of the shared library
-// intake_app is built against (spdlog::spdlog's interface definitions).
-#ifndef SPDLOG_COMPILED_LIB
-#define SPDLOG_COMPILED_LIB
-#endif
-#ifndef SPDLOG_SHARED_LIB
-#define SPDLOG_SHARED_LIB
-#endif
-#ifndef SPDLOG_FMT_EXTERNAL
-#define SPDLOG_FMT_EXTERNAL
-#endif
-#ifndef FMT_SHARED
-#define FMT_SHARED
-#endif
-
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 

@@ -14,19 +14,6 @@
 namespace intake::http {
 namespace {
 
-// Keeps only the model_type problem of elements that were not objects: whatever the service may
-// have said about their (empty) fields is noise.
-std::vector<app::RecordProblem> WithoutNoise(std::vector<app::RecordProblem> problems,
-                                             const std::vector<bool>& not_object) {
-  std::vector<app::RecordProblem> out;
-  out.reserve(problems.size());
-  for (app::RecordProblem& p : problems) {
-    if (p.index < not_object.size() && not_object[p.index] && p.problem.field) continue;
-    out.push_back(std::move(p));
-  }
-  return out;
-}
-
 std::optional<std::size_t> ContentLength(const Request& request) {
   std::optional<std::string_view> text = request.Header("Content-Length");
   if (!text) return std::nullopt;
@@ -82,7 +69,7 @@ Response IngestHandler::IngestParsed(std::string_view body) {
       ingest_.IngestRecords(batch.records, batch.structural, problems);
   if (!receipt) {
     if (ErrorOf(receipt).code == ErrorCode::kInvalidArgument && !problems.empty()) {
-      return RecordProblemsResponse(WithoutNoise(std::move(problems), batch.not_object));
+      return RecordProblemsResponse(problems);
     }
     return ErrorResponse(ErrorOf(receipt));
   }

@@ -91,14 +91,12 @@ std::variant<ParsedRecords, Response> ParseRecordArray(std::string_view body,
   }
   ParsedRecords out;
   out.records.resize(count);
-  out.not_object.assign(count, false);
   std::size_t index = 0;
   for (simdjson::dom::element element : array) {
     simdjson::dom::object object;
     if (element.get_object().get(object) == simdjson::SUCCESS) {
       ReadRecord(object, index, out);
     } else {
-      out.not_object[index] = true;
       out.structural.push_back(Structural(index, std::nullopt, "model_type", kModelTypeMsg));
     }
     ++index;

@@ -16,7 +16,6 @@ namespace intake::http {
 struct ParsedRecords {
   std::vector<domain::VisitRecord> records;    // one per array element (empty when not an object)
   std::vector<app::RecordProblem> structural;  // record order, then field order
-  std::vector<bool> not_object;                // by index: the element was not a JSON object
 };
 
 // Pydantic's messages for the structural problem types.

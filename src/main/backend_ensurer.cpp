@@ -1,0 +1,71 @@
+#include "main/backend_ensurer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "main/result_util.hpp"
+
+namespace intake::main_ {
+
+bool BackendEnsurer::TryOnce() {
+  if (!database_) {
+    auto opened = factory_.OpenDatabase();
+    if (opened) {
+      database_ = std::move(*opened);
+      spdlog::info("database ready (schema version {})", database_->schema_version);
+      database_ports_ = database_->Ports();
+      gates_.database.Publish(&database_ports_);
+      if (database_->queue) gates_.queue.Publish(database_->queue.get());
+    } else {
+      const std::string reason = ErrorIn(opened).message;
+      spdlog::warn("database not ready, retrying in the background: {}", reason);
+      gates_.database.SetReason(reason);
+      if (factory_.QueueInDatabase()) gates_.queue.SetReason(reason);
+    }
+  }
+  if (!objects_) {
+    auto opened = factory_.OpenObjectStore();
+    if (opened) {
+      objects_ = std::move(*opened);
+      spdlog::info("object store ready");
+      gates_.objects.Publish(objects_.get());
+    } else {
+      const std::string reason = ErrorIn(opened).message;
+      spdlog::warn("object store not ready, retrying in the background: {}", reason);
+      gates_.objects.SetReason(reason);
+    }
+  }
+  return database_ && objects_;
+}
+
+void BackendEnsurer::StartRetrying() {
+  if (database_ && objects_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void BackendEnsurer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackendEnsurer::Loop() {
+  auto backoff = kFirstBackoff;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, backoff, [&] { return stop_; })) return;
+    }
+    if (TryOnce()) {
+      spdlog::info("all backends ready");
+      return;
+    }
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+}  // namespace intake::main_
