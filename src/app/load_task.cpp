@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -58,6 +59,7 @@ class TaskRun {
   AttemptEnd Stream(ports::ObjectReader& reader);
   std::optional<AttemptEnd> OnRow(std::vector<std::string>& row, bool unterminated);
   std::optional<AttemptEnd> OnHeader(const std::vector<std::string>& row);
+  void Validate();
   void Reject(std::int64_t row, std::vector<domain::Problem>& problems, bool mapped);
   std::optional<AttemptEnd> ApplyBatch(std::optional<std::int64_t> total_records);
   AttemptEnd Succeed();
@@ -76,6 +78,7 @@ class TaskRun {
   ports::BatchInput batch_;
   domain::VisitRecord record_;
   std::vector<domain::Problem> problems_;
+  std::vector<domain::Problem> checked_;  // scratch for Validate()
   bool progressed_ = false;
 };
 
@@ -148,7 +151,7 @@ AttemptEnd TaskRun::Stream(ports::ObjectReader& reader) {
 }
 
 std::optional<AttemptEnd> TaskRun::OnHeader(const std::vector<std::string>& row) {
-  auto header = domain::CsvHeader::Parse(row);
+  auto header = domain::CsvHeader::Parse(row, domain::ProblemsColumn::kRead);
   if (!header) return Fail(ErrorOf(header).message);
   header_ = *header;
   spdlog::info("[STEP 3] Processing records… task={}", claimed_.task_id);
@@ -166,7 +169,7 @@ std::optional<AttemptEnd> TaskRun::OnRow(std::vector<std::string>& row, bool unt
         domain::Problem{std::nullopt, "value_error", "unterminated quoted field at end of file"});
   } else if (header_->ToRecord(row, record_, problems_)) {
     mapped = true;
-    domain::ValidateRecord(record_, today_, problems_);
+    Validate();
   }
   if (problems_.empty()) {
     batch_.rows.push_back(domain::RowInput{number, record_});
@@ -180,6 +183,34 @@ std::optional<AttemptEnd> TaskRun::OnRow(std::vector<std::string>& row, bool unt
     return Done(LoadOutcome::kStopped);
   }
   return std::nullopt;
+}
+
+// Adds the field-rule problems of record_ to problems_, which holds those of the problems column
+// (an NDJSON field that was missing or not a string). A field named there is not checked again
+// (its cell is empty): one problem per bad field. The result is in field order, row-level first.
+void TaskRun::Validate() {
+  if (problems_.empty()) {
+    domain::ValidateRecord(record_, today_, problems_);
+    return;
+  }
+  std::array<bool, domain::kFieldCount> named{};
+  for (const domain::Problem& problem : problems_) {
+    if (problem.field) named[static_cast<std::size_t>(*problem.field)] = true;
+  }
+  checked_.clear();
+  domain::ValidateRecord(record_, today_, checked_);
+  for (domain::Problem& problem : checked_) {
+    if (!problem.field || !named[static_cast<std::size_t>(*problem.field)]) {
+      problems_.push_back(std::move(problem));
+    }
+  }
+  std::stable_sort(problems_.begin(), problems_.end(),
+                   [](const domain::Problem& a, const domain::Problem& b) {
+                     const auto rank = [](const domain::Problem& p) {
+                       return p.field ? 1 + static_cast<int>(*p.field) : 0;
+                     };
+                     return rank(a) < rank(b);
+                   });
 }
 
 void TaskRun::Reject(std::int64_t row, std::vector<domain::Problem>& problems, bool mapped) {

@@ -45,16 +45,15 @@ void AppendUnmappedRow(std::vector<std::string>& cells, bool unterminated, std::
 }
 
 // Buffers canonical CSV output, hands it to the object writer in ~1 MiB pieces, and ends in
-// commit + register. Any failure kills the session and discards the object.
+// commit + register. Any failure kills the session and discards the object. The subclass writes the
+// header line into out_ before the first piece is handed over.
 class StreamingUpload : public UploadSession {
  public:
   StreamingUpload(std::string csv_filename, std::unique_ptr<ports::ObjectWriter> writer,
                   RegisterFn register_task)
       : filename_(std::move(csv_filename)),
         writer_(std::move(writer)),
-        register_(std::move(register_task)) {
-    domain::AppendCsvHeader(out_);
-  }
+        register_(std::move(register_task)) {}
 
  protected:
   Status CheckAlive() const {
@@ -107,9 +106,16 @@ class StreamingUpload : public UploadSession {
   bool finished_ = false;
 };
 
+// The client's CSV is re-encoded to the seven canonical columns: extra columns (one named
+// domain::kProblemsColumn included) are dropped, so a client cannot make the worker report
+// problems other than those of its own values.
 class CsvUpload : public StreamingUpload {
  public:
-  using StreamingUpload::StreamingUpload;
+  CsvUpload(std::string csv_filename, std::unique_ptr<ports::ObjectWriter> writer,
+            RegisterFn register_task)
+      : StreamingUpload(std::move(csv_filename), std::move(writer), std::move(register_task)) {
+    domain::AppendCsvHeader(out_);
+  }
 
   Status Feed(std::string_view bytes) override {
     if (auto alive = CheckAlive(); !alive) return alive;
@@ -181,6 +187,17 @@ class CsvUpload : public StreamingUpload {
   std::int64_t rows_ = 0;
 };
 
+// Each JSON object becomes one canonical row. Strings are taken as they are; a field that is
+// missing or not a string (a number, true/false, null, an array or an object) becomes an empty cell
+// named in the domain::kProblemsColumn cell ("first_name:string_type"), so the worker rejects that
+// row with the JSON path's type and message and never loads a re-typed value.
+//
+// The problems column is added only when needed, so a clean upload is stored as plain seven-column
+// CSV: the header is decided before the first piece reaches the object writer. Until then rows are
+// buffered both with the column (out_) and, while no row has needed it, without (plain_); at the
+// end, the seven-column form is kept when no row needed the column. An upload that grows past one
+// write piece first commits to the column (a later line might need it; its clean rows get an
+// empty cell), so memory stays bounded.
 class NdjsonUpload : public StreamingUpload {
  public:
   using StreamingUpload::StreamingUpload;
@@ -203,6 +220,7 @@ class NdjsonUpload : public StreamingUpload {
   Result<IngestReceipt> Finish() override {
     if (auto alive = CheckAlive(); !alive) return ErrorOf(alive);
     if (auto handled = OnLine(); !handled) return ErrorOf(handled);
+    if (!header_written_) WriteHeader(needs_column_);
     return Complete(rows_);
   }
 
@@ -226,23 +244,44 @@ class NdjsonUpload : public StreamingUpload {
           InvalidArgument("line " + std::to_string(line_number_) + " is not a JSON object"));
     }
     ToRecord(value.as_object());
-    domain::AppendCsvRecord(record_, out_);
     ++rows_;
+    if (!header_written_) {
+      if (!problems_.empty() && !needs_column_) {
+        needs_column_ = true;
+        std::string().swap(plain_);
+      }
+      if (!needs_column_) domain::AppendCsvRecord(record_, plain_);
+    }
+    domain::AppendCsvRecord(record_, problems_, out_);
+    if (!header_written_ && out_.size() >= kUploadWriteBytes) WriteHeader(true);
     return MaybeFlush();
   }
 
-  // Strings are taken as they are; a missing field or null is an empty cell; any other value is
-  // its JSON text (the worker then judges it by the field rules).
+  // Puts the header in front of the buffered rows, with or without the problems column.
+  void WriteHeader(bool with_column) {
+    std::string csv;
+    domain::AppendCsvHeader(csv, with_column);
+    csv.append(with_column ? out_ : plain_);
+    out_.swap(csv);
+    std::string().swap(plain_);
+    header_written_ = true;
+  }
+
+  // Fills record_ and problems_ (the problems cell) from one JSON object. A repeated key keeps its
+  // last value, as on the JSON-array path.
   void ToRecord(const boost::json::object& object) {
+    problems_.clear();
     for (std::size_t f = 0; f < domain::kFieldCount; ++f) {
-      std::string& cell = record_.at(static_cast<domain::Field>(f));
+      const auto field = static_cast<domain::Field>(f);
+      std::string& cell = record_.at(field);
       cell.clear();
       const boost::json::value* v = object.if_contains(domain::kFieldNames[f]);
-      if (v == nullptr || v->is_null()) continue;
-      if (const auto* s = v->if_string()) {
+      if (v == nullptr) {
+        domain::AppendProblemToken(field, domain::StructuralKind::kMissing, problems_);
+      } else if (const auto* s = v->if_string()) {
         cell.assign(s->data(), s->size());
       } else {
-        cell = boost::json::serialize(*v);
+        domain::AppendProblemToken(field, domain::StructuralKind::kStringType, problems_);
       }
     }
   }
@@ -250,6 +289,10 @@ class NdjsonUpload : public StreamingUpload {
   std::string line_;
   std::int64_t line_number_ = 0;
   domain::VisitRecord record_;
+  std::string problems_;
+  std::string plain_;  // the buffered rows without the problems column, until the header is written
+  bool needs_column_ = false;
+  bool header_written_ = false;
   std::int64_t rows_ = 0;
 };
 

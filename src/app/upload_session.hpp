@@ -3,8 +3,10 @@
 // Finish() commits the object and registers the task.
 //
 // Rows whose shape cannot be mapped (a CSV row with the wrong cell count, an input that ends inside
-// a quoted field) are not refused here: they are written so that the worker rejects exactly those
-// rows (see upload_session.cpp), because field and row rules are the worker's job (SPEC §3).
+// a quoted field) and NDJSON fields that are missing or not JSON strings are not refused here: they
+// are written so that the worker rejects exactly those rows (see upload_session.cpp; NDJSON field
+// problems go in the optional domain::kProblemsColumn column), because field and row rules are the
+// worker's job (SPEC §3).
 #pragma once
 
 #include <cstdint>

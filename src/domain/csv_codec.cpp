@@ -46,23 +46,88 @@ constexpr std::array<bool, 256> MakeUnquotedStops() {
 }
 constexpr std::array<bool, 256> kUnquotedStops = MakeUnquotedStops();
 
+void AppendFields(const VisitRecord& record, std::string& out) {
+  for (std::size_t i = 0; i < kFieldCount; ++i) {
+    if (i != 0) out.push_back(',');
+    AppendField(record.at(static_cast<Field>(i)), out);
+  }
+}
+
+std::optional<StructuralKind> KindFromType(std::string_view type) {
+  for (const StructuralProblemText& entry : kStructuralProblems) {
+    if (entry.type == type) return entry.kind;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+// ---- Problems column --------------------------------------------------------------------------
+
+Problem StructuralProblem(Field field, StructuralKind kind) {
+  const StructuralProblemText& text = kStructuralProblems[static_cast<std::size_t>(kind)];
+  return Problem{field, std::string(text.type), std::string(text.message)};
+}
+
+void AppendProblemToken(Field field, StructuralKind kind, std::string& cell) {
+  if (!cell.empty()) cell.push_back(';');
+  cell.append(FieldName(field));
+  cell.push_back(':');
+  cell.append(kStructuralProblems[static_cast<std::size_t>(kind)].type);
+}
+
+void ParseProblemsCell(std::string_view cell, std::vector<Problem>& out) {
+  if (cell.empty()) return;
+  std::array<std::optional<StructuralKind>, kFieldCount> named{};
+  bool unreadable = false;
+  while (true) {
+    const std::size_t end = std::min(cell.find(';'), cell.size());
+    const std::string_view token = cell.substr(0, end);
+    const std::size_t colon = token.find(':');
+    const std::optional<Field> field =
+        colon == std::string_view::npos ? std::nullopt : FieldFromName(token.substr(0, colon));
+    const std::optional<StructuralKind> kind =
+        field ? KindFromType(token.substr(colon + 1)) : std::nullopt;
+    if (!field || !kind) {
+      unreadable = true;
+    } else if (!named[static_cast<std::size_t>(*field)]) {
+      named[static_cast<std::size_t>(*field)] = kind;  // one problem per field: the first named
+    }
+    if (end == cell.size()) break;
+    cell.remove_prefix(end + 1);
+  }
+  if (unreadable) {
+    out.push_back(Problem{std::nullopt, "value_error",
+                          "unreadable " + std::string(kProblemsColumn) + " cell"});
+  }
+  for (std::size_t f = 0; f < kFieldCount; ++f) {
+    if (named[f]) out.push_back(StructuralProblem(static_cast<Field>(f), *named[f]));
+  }
+}
 
 // ---- Writing ----------------------------------------------------------------------------------
 
-void AppendCsvHeader(std::string& out) {
+void AppendCsvHeader(std::string& out, bool with_problems_column) {
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     if (i != 0) out.push_back(',');
     out.append(kFieldNames[i]);
+  }
+  if (with_problems_column) {
+    out.push_back(',');
+    out.append(kProblemsColumn);
   }
   out.append("\r\n");
 }
 
 void AppendCsvRecord(const VisitRecord& record, std::string& out) {
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (i != 0) out.push_back(',');
-    AppendField(record.at(static_cast<Field>(i)), out);
-  }
+  AppendFields(record, out);
+  out.append("\r\n");
+}
+
+void AppendCsvRecord(const VisitRecord& record, std::string_view problems_cell, std::string& out) {
+  AppendFields(record, out);
+  out.push_back(',');
+  AppendField(problems_cell, out);
   out.append("\r\n");
 }
 
@@ -242,13 +307,21 @@ bool CsvReader::Next(std::vector<std::string>& fields) {
 
 // ---- Header -----------------------------------------------------------------------------------
 
-Result<CsvHeader> CsvHeader::Parse(const std::vector<std::string>& header_row) {
+Result<CsvHeader> CsvHeader::Parse(const std::vector<std::string>& header_row,
+                                   ProblemsColumn problems_column) {
   CsvHeader header;
   header.column_count_ = header_row.size();
   std::array<bool, kFieldCount> seen{};
   for (std::size_t i = 0; i < header_row.size(); ++i) {
     std::string_view name = header_row[i];
     if (i == 0 && name.starts_with(kUtf8Bom)) name.remove_prefix(kUtf8Bom.size());
+    if (problems_column == ProblemsColumn::kRead && name == kProblemsColumn) {
+      if (header.problems_index_) {
+        return InvalidArgument("duplicate column: " + std::string(kProblemsColumn));
+      }
+      header.problems_index_ = i;
+      continue;
+    }
     const std::optional<Field> field = FieldFromName(name);
     if (!field) continue;  // extra columns are ignored
     const auto f = static_cast<std::size_t>(*field);
@@ -274,6 +347,7 @@ bool CsvHeader::ToRecord(std::vector<std::string>& row, VisitRecord& out,
     // Swapping keeps both strings' buffers in circulation for the next rows.
     out.at(static_cast<Field>(f)).swap(row[index_[f]]);
   }
+  if (problems_index_) ParseProblemsCell(row[*problems_index_], problems);
   return true;
 }
 

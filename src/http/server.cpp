@@ -382,6 +382,9 @@ Result<std::uint16_t> HttpServer::Start() {
     s.acceptor->set_option(asio::socket_base::reuse_address(true));
     s.acceptor->bind(endpoint);
     s.acceptor->listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    s.acceptor.reset();
+    return Unavailable("cannot listen on " + where + ": " + e.code().message());
   } catch (const std::exception& e) {
     s.acceptor.reset();
     return Unavailable("cannot listen on " + where + ": " + e.what());

@@ -209,11 +209,124 @@ TEST_F(UploadTest, NdjsonMalformedJsonIsNotAnObject) {
   ExpectNothingStored();
 }
 
-TEST_F(UploadTest, NdjsonMissingFieldsAreEmptyAndOtherValuesAreJsonText) {
-  auto receipt =
-      Upload(UploadFormat::kNdjson, R"({"mrn":123,"first_name":null,"last_name":["x"]})");
+constexpr char kHeaderWithProblems[] =
+    "mrn,first_name,last_name,birth_date,visit_account_number,visit_date,reason,"
+    "_intake_problems\r\n";
+
+constexpr char kCleanLine[] =
+    R"({"mrn":"M","first_name":"F","last_name":"L","birth_date":"1990-02-14",)"
+    R"("visit_account_number":"V","visit_date":"2024-11-01","reason":"R"})";
+constexpr char kCleanRow[] = "M,F,L,1990-02-14,V,2024-11-01,R";
+
+TEST_F(UploadTest, NdjsonMissingAndNonStringFieldsAreNamedInTheProblemsColumnWithoutValues) {
+  const std::string body =
+      R"({"mrn":12345,"first_name":null,"last_name":["SECRET-X"],"birth_date":true,)"
+      R"("visit_account_number":{"k":"SECRET-Y"},"visit_date":1.50})"
+      "\n";
+  auto receipt = Upload(UploadFormat::kNdjson, body);
   ASSERT_OK(receipt);
-  EXPECT_EQ(Stored(*receipt), std::string(kHeader) + "123,,\"[\"\"x\"\"]\",,,,\r\n");
+  EXPECT_EQ(receipt->records_received, 1);
+  const std::string stored = Stored(*receipt);
+  EXPECT_EQ(stored, std::string(kHeaderWithProblems) +
+                        ",,,,,,,mrn:string_type;first_name:string_type;last_name:string_type;"
+                        "birth_date:string_type;visit_account_number:string_type;"
+                        "visit_date:string_type;reason:missing\r\n");
+  for (const char* value : {"12345", "SECRET", "1.5", "true", "null"}) {
+    EXPECT_EQ(stored.find(value), std::string::npos) << value;
+  }
+}
+
+TEST_F(UploadTest, NdjsonCleanRowsGetAnEmptyProblemsCellOnceAnyRowNeedsIt) {
+  const std::string bad =
+      R"({"mrn":"M2","first_name":"F","last_name":"L","birth_date":"1990-02-14",)"
+      R"("visit_account_number":"V2","reason":1})";
+  const std::string body = std::string(kCleanLine) + "\n" + bad + "\n" + kCleanLine + "\n";
+  for (std::size_t chunk : {0, 1, 7}) {
+    auto receipt = Upload(UploadFormat::kNdjson, body, chunk);
+    ASSERT_OK(receipt);
+    EXPECT_EQ(receipt->records_received, 3);
+    EXPECT_EQ(Stored(*receipt), std::string(kHeaderWithProblems) + kCleanRow + ",\r\n" +
+                                    "M2,F,L,1990-02-14,V2,,,visit_date:missing;reason:string_type"
+                                    "\r\n" +
+                                    kCleanRow + ",\r\n")
+        << "chunk " << chunk;
+  }
+}
+
+TEST_F(UploadTest, NdjsonCleanUploadHasNoProblemsColumn) {
+  // Empty strings and unknown non-string members are fine: only the seven fields are judged.
+  const std::string line =
+      R"({"mrn":"","first_name":" ","last_name":"null","birth_date":"x",)"
+      R"("visit_account_number":"1","visit_date":"","reason":"","extra":[1,null]})";
+  auto receipt = Upload(UploadFormat::kNdjson, line + "\n" + kCleanLine);
+  ASSERT_OK(receipt);
+  EXPECT_EQ(Stored(*receipt), std::string(kHeader) + ",\" \",null,x,1,,\r\n" + kCleanRow + "\r\n");
+}
+
+TEST_F(UploadTest, NdjsonRepeatedKeyKeepsItsLastValue) {
+  const std::string fields =
+      R"("first_name":"F","last_name":"L","birth_date":"1990-02-14",)"
+      R"("visit_account_number":"V","visit_date":"2024-11-01","reason":"R"})";
+  auto last_string = Upload(UploadFormat::kNdjson, R"({"mrn":1,"mrn":"M",)" + fields);
+  ASSERT_OK(last_string);
+  EXPECT_EQ(Stored(*last_string), std::string(kHeader) + kCleanRow + "\r\n");
+  auto last_number = Upload(UploadFormat::kNdjson, R"({"mrn":"M","mrn":1,)" + fields);
+  ASSERT_OK(last_number);
+  EXPECT_EQ(Stored(*last_number), std::string(kHeaderWithProblems) +
+                                      ",F,L,1990-02-14,V,2024-11-01,R,mrn:string_type\r\n");
+}
+
+// A clean line whose canonical row is about 1 KiB, and that row (without a line end).
+std::pair<std::string, std::string> LongCleanLine() {
+  const std::string reason(1000, 'x');
+  return {R"({"mrn":"M","first_name":"F","last_name":"L","birth_date":"1990-02-14",)"
+          R"("visit_account_number":"V","visit_date":"2024-11-01","reason":")" +
+              reason + "\"}\n",
+          "M,F,L,1990-02-14,V,2024-11-01," + reason};
+}
+
+TEST_F(UploadTest, NdjsonLargeUploadCommitsToTheProblemsColumnBeforeItsFirstWrite) {
+  // Past one write piece the header must be written before a later line could need the column.
+  const auto [line, row] = LongCleanLine();
+  const std::size_t lines = 3000;  // about 3 MiB of CSV
+  std::string body;
+  for (std::size_t i = 0; i < lines; ++i) body += line;
+  body += R"({"mrn":"M","first_name":false})";
+  auto receipt = Upload(UploadFormat::kNdjson, body, 64 * 1024);
+  ASSERT_OK(receipt);
+  EXPECT_EQ(receipt->records_received, static_cast<std::int64_t>(lines + 1));
+  std::string want = kHeaderWithProblems;
+  for (std::size_t i = 0; i < lines; ++i) want += row + ",\r\n";
+  want +=
+      "M,,,,,,,first_name:string_type;last_name:missing;birth_date:missing;"
+      "visit_account_number:missing;visit_date:missing;reason:missing\r\n";
+  EXPECT_TRUE(Stored(*receipt) == want);
+  EXPECT_GE(w.objects.Calls("Write"), 2);
+  EXPECT_LT(w.objects.LargestWrite(), (1u << 20) + 4096);
+}
+
+TEST_F(UploadTest, NdjsonCleanUploadUnderOneWritePieceStaysSevenColumns) {
+  const auto [line, row] = LongCleanLine();
+  const std::size_t lines = 900;  // a little under 1 MiB of CSV
+  std::string body;
+  for (std::size_t i = 0; i < lines; ++i) body += line;
+  auto receipt = Upload(UploadFormat::kNdjson, body, 64 * 1024);
+  ASSERT_OK(receipt);
+  std::string want = kHeader;
+  for (std::size_t i = 0; i < lines; ++i) want += row + "\r\n";
+  EXPECT_TRUE(Stored(*receipt) == want);
+  EXPECT_EQ(w.objects.Calls("Write"), 1);
+}
+
+TEST_F(UploadTest, CsvUploadCannotCarryAProblemsColumn) {
+  // A client's column of that name is an ordinary extra column: dropped when re-encoding.
+  const std::string body =
+      std::string("_intake_problems,") +
+      "mrn,first_name,last_name,birth_date,visit_account_number,visit_date,reason\n"
+      "mrn:missing;reason:string_type,M,F,L,1990-02-14,V,2024-11-01,R\n";
+  auto receipt = Upload(UploadFormat::kCsv, body);
+  ASSERT_OK(receipt);
+  EXPECT_EQ(Stored(*receipt), std::string(kHeader) + kCleanRow + "\r\n");
 }
 
 TEST_F(UploadTest, NdjsonWithOnlyBlankLinesHasNoDataRows) {

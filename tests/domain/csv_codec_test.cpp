@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -528,6 +529,177 @@ TEST(CsvReader, RandomBytesParseTheSameInAnyChunking) {
       ASSERT_EQ(r.unterminated, whole.unterminated) << ::testing::PrintToString(input);
     }
   }
+}
+
+// ---- Problems column --------------------------------------------------------------------------
+
+std::vector<std::string> HeaderWithProblems() {
+  std::vector<std::string> names = CanonicalHeader();
+  names.emplace_back(kProblemsColumn);
+  return names;
+}
+
+std::vector<std::string> RowWithProblems(std::string cell) {
+  return {"m", "fn", "ln", "bd", "van", "vd", "r", std::move(cell)};
+}
+
+// The problems ToRecord gives for `cell` under a header with the problems column.
+std::vector<Problem> CellProblems(std::string cell) {
+  auto header = CsvHeader::Parse(HeaderWithProblems(), ProblemsColumn::kRead);
+  EXPECT_TRUE(header.has_value());
+  std::vector<std::string> row = RowWithProblems(std::move(cell));
+  VisitRecord record;
+  std::vector<Problem> problems;
+  EXPECT_TRUE(header->ToRecord(row, record, problems));
+  EXPECT_EQ(record, (VisitRecord{"m", "fn", "ln", "bd", "van", "vd", "r"}));
+  return problems;
+}
+
+TEST(ProblemsColumn, StructuralMessagesAreThoseOfTheJsonPath) {
+  const Problem missing = StructuralProblem(Field::kVisitDate, StructuralKind::kMissing);
+  EXPECT_EQ(missing.field, Field::kVisitDate);
+  EXPECT_EQ(missing.type, "missing");
+  EXPECT_EQ(missing.message, "Field required");
+  const Problem not_string = StructuralProblem(Field::kMrn, StructuralKind::kStringType);
+  EXPECT_EQ(not_string.field, Field::kMrn);
+  EXPECT_EQ(not_string.type, "string_type");
+  EXPECT_EQ(not_string.message, "Input should be a valid string");
+}
+
+TEST(ProblemsColumn, TokensAreFieldColonTypeSeparatedBySemicolons) {
+  std::string cell;
+  AppendProblemToken(Field::kFirstName, StructuralKind::kStringType, cell);
+  EXPECT_EQ(cell, "first_name:string_type");
+  AppendProblemToken(Field::kReason, StructuralKind::kMissing, cell);
+  EXPECT_EQ(cell, "first_name:string_type;reason:missing");
+}
+
+TEST(ProblemsColumn, HeaderWithoutTheColumnHasNone) {
+  auto header = CsvHeader::Parse(CanonicalHeader(), ProblemsColumn::kRead);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_FALSE(header->has_problems_column());
+  EXPECT_EQ(header->column_count(), 7u);
+}
+
+TEST(ProblemsColumn, HeaderWithTheColumnIsReadWhenAsked) {
+  std::vector<std::string> names = HeaderWithProblems();
+  std::rotate(names.begin(), names.begin() + 3, names.end());  // any position
+  auto header = CsvHeader::Parse(names, ProblemsColumn::kRead);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_TRUE(header->has_problems_column());
+  EXPECT_EQ(header->column_count(), 8u);
+}
+
+TEST(ProblemsColumn, ByDefaultTheColumnIsAnOrdinaryExtraColumn) {
+  auto header = CsvHeader::Parse(HeaderWithProblems());
+  ASSERT_TRUE(header.has_value());
+  EXPECT_FALSE(header->has_problems_column());
+  EXPECT_EQ(header->column_count(), 8u);
+  std::vector<std::string> row = RowWithProblems("mrn:missing;bogus");
+  VisitRecord record;
+  std::vector<Problem> problems;
+  ASSERT_TRUE(header->ToRecord(row, record, problems));
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(record, (VisitRecord{"m", "fn", "ln", "bd", "van", "vd", "r"}));
+}
+
+TEST(ProblemsColumn, NamedTwiceIsADuplicateColumn) {
+  std::vector<std::string> names = HeaderWithProblems();
+  names.emplace_back(kProblemsColumn);
+  auto header = CsvHeader::Parse(names, ProblemsColumn::kRead);
+  ASSERT_FALSE(header.has_value());
+  EXPECT_EQ(ErrorOf(header).message, "duplicate column: _intake_problems");
+  EXPECT_TRUE(CsvHeader::Parse(names).has_value());  // ignored: extra columns may repeat
+}
+
+TEST(ProblemsColumn, EmptyCellIsACleanRow) { EXPECT_TRUE(CellProblems("").empty()); }
+
+TEST(ProblemsColumn, NamedFieldsBecomeProblemsInFieldOrder) {
+  const std::vector<Problem> problems = CellProblems("reason:missing;first_name:string_type");
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].field, Field::kFirstName);
+  EXPECT_EQ(problems[0].type, "string_type");
+  EXPECT_EQ(problems[0].message, "Input should be a valid string");
+  EXPECT_EQ(problems[1].field, Field::kReason);
+  EXPECT_EQ(problems[1].type, "missing");
+  EXPECT_EQ(problems[1].message, "Field required");
+}
+
+TEST(ProblemsColumn, AFieldNamedTwiceGivesOneProblem) {
+  const std::vector<Problem> problems = CellProblems("mrn:missing;mrn:string_type");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, Field::kMrn);
+  EXPECT_EQ(problems[0].type, "missing");
+}
+
+TEST(ProblemsColumn, UnreadableTokensGiveOneRowLevelProblem) {
+  for (const char* cell :
+       {"x", ";", "mrn", "mrn:", ":missing", "mrn:bogus", "MRN:missing", "nope:missing",
+        "mrn:missing;", " mrn:missing", "mrn:missing;;reason:missing", "mrn:missing:x",
+        "reason:missing;visit_date:nope;first_name:Missing"}) {
+    SCOPED_TRACE(cell);
+    const std::vector<Problem> problems = CellProblems(cell);
+    ASSERT_FALSE(problems.empty());
+    EXPECT_FALSE(problems[0].field.has_value());
+    EXPECT_EQ(problems[0].type, "value_error");
+    EXPECT_EQ(problems[0].message, "unreadable _intake_problems cell");
+    for (std::size_t i = 1; i < problems.size(); ++i) {
+      EXPECT_TRUE(problems[i].field.has_value());  // the tokens that could be read
+    }
+  }
+  const std::vector<Problem> mixed = CellProblems("reason:missing;bogus;mrn:string_type");
+  ASSERT_EQ(mixed.size(), 3u);
+  EXPECT_FALSE(mixed[0].field.has_value());
+  EXPECT_EQ(mixed[1].field, Field::kMrn);
+  EXPECT_EQ(mixed[2].field, Field::kReason);
+}
+
+TEST(ProblemsColumn, RowWithoutTheProblemsCellIsARowShapeProblem) {
+  auto header = CsvHeader::Parse(HeaderWithProblems(), ProblemsColumn::kRead);
+  ASSERT_TRUE(header.has_value());
+  std::vector<std::string> row = {"m", "fn", "ln", "bd", "van", "vd", "r"};
+  VisitRecord record;
+  std::vector<Problem> problems;
+  EXPECT_FALSE(header->ToRecord(row, record, problems));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].type, "row_shape");
+  EXPECT_EQ(problems[0].message, "expected 8 fields, got 7");
+}
+
+TEST(ProblemsColumn, WriterAndReaderRoundTrip) {
+  std::string csv;
+  AppendCsvHeader(csv, true);
+  EXPECT_EQ(
+      csv, std::string("mrn,first_name,last_name,birth_date,visit_account_number,visit_date,reason,"
+                       "_intake_problems\r\n"));
+  const VisitRecord clean = Record("M1");
+  VisitRecord bad = Record("M2");
+  bad.last_name.clear();
+  std::string cell;
+  AppendProblemToken(Field::kLastName, StructuralKind::kStringType, cell);
+  AppendCsvRecord(clean, "", csv);
+  AppendCsvRecord(bad, cell, csv);
+  EXPECT_NE(csv.find("\r\nM1,John,Doe,1990-02-14,VST-1,2024-11-01,Checkup,\r\n"),
+            std::string::npos);
+  EXPECT_NE(csv.find("\r\nM2,John,,1990-02-14,VST-1,2024-11-01,Checkup,last_name:string_type\r\n"),
+            std::string::npos);
+
+  const Rows rows = Read(csv);
+  ASSERT_EQ(rows.size(), 3u);
+  auto header = CsvHeader::Parse(rows[0], ProblemsColumn::kRead);
+  ASSERT_TRUE(header.has_value());
+  VisitRecord record;
+  std::vector<Problem> problems;
+  std::vector<std::string> row = rows[1];
+  ASSERT_TRUE(header->ToRecord(row, record, problems));
+  EXPECT_EQ(record, clean);
+  EXPECT_TRUE(problems.empty());
+  row = rows[2];
+  ASSERT_TRUE(header->ToRecord(row, record, problems));
+  EXPECT_EQ(record, bad);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, Field::kLastName);
+  EXPECT_EQ(problems[0].message, "Input should be a valid string");
 }
 
 }  // namespace
