@@ -46,8 +46,10 @@ db-init: build ## apply database migrations (intake migrate)
 clean: ## remove build trees and the local data folder
 	rm -rf $(BUILD) $(ASAN_BUILD) data
 
+SOURCES = $(shell find src tests -name '*.cpp' -o -name '*.hpp')
+
 format: ## clang-format every source file in place
-	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	@clang-format -i $(SOURCES)
 
 format-check: ## fail when a source file is not clang-formatted
-	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+	@clang-format --dry-run --Werror $(SOURCES)

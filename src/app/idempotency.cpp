@@ -6,8 +6,6 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "app/result_util.hpp"
-
 namespace intake::app {
 namespace {
 
@@ -59,7 +57,7 @@ bool IdempotencyGate::IsValidKey(std::string_view key) {
 
 Result<IdempotencyGate::Start> IdempotencyGate::Begin(std::string_view key) {
   auto begun = store_.Begin(key, clock_.Now(), kTtl, kStaleAfter);
-  if (!begun) return ErrorOf(begun);
+  if (!begun) return begun.error();
   Start start;
   switch (begun->kind) {
     case ports::IdempotencyBegin::Kind::kStarted:

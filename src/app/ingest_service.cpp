@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 
-#include "app/result_util.hpp"
 #include "app/upload_session.hpp"
 #include "domain/csv_codec.hpp"
 
@@ -89,7 +88,7 @@ Result<IngestReceipt> IngestService::IngestRecords(const std::vector<domain::Vis
   for (const auto& record : records) domain::AppendCsvRecord(record, csv);
   const std::string filename = NewCsvFilename();
   if (auto put = objects_.Put(filename, csv); !put) {
-    const Error error = ErrorOf(put);
+    const Error error = put.error();
     spdlog::warn("ingest: storing {} failed: {}", filename, error.message);
     return error;
   }
@@ -100,7 +99,7 @@ Result<std::unique_ptr<UploadSession>> IngestService::BeginUpload(UploadFormat f
   std::string filename = NewCsvFilename();
   auto writer = objects_.BeginPut(filename);
   if (!writer) {
-    const Error error = ErrorOf(writer);
+    const Error error = writer.error();
     spdlog::warn("ingest: opening {} failed: {}", filename, error.message);
     return error;
   }
@@ -130,13 +129,13 @@ Result<IngestReceipt> IngestService::Register(const std::string& csv_filename,
   ports::NewTask task{ids_.NewTaskId(), csv_filename, records, clock_.Now()};
   auto created = tasks_.CreateTask(task);
   if (!created) {
-    const Error error = ErrorOf(created);
+    const Error error = created.error();
     // The object stays as an orphan: the client gets an error, so no accepted data is lost.
     spdlog::warn("ingest: creating the task for {} failed: {}", csv_filename, error.message);
     return error;
   }
   if (auto queued = queue_.Enqueue(task.task_id); !queued) {
-    const Error error = ErrorOf(queued);
+    const Error error = queued.error();
     spdlog::warn("ingest: queueing task={} failed: {}", task.task_id, error.message);
     // Best effort: a task nobody will run should not stay PENDING forever.
     (void)tasks_.FinishTask(task.task_id, domain::TaskState::kFailure,

@@ -57,8 +57,9 @@ class IngestService {
 
   // `records` came from a JSON array; `structural` holds the problems the JSON mapping already
   // found (missing field, not a string, not an object), by record index. Fields named there are
-  // not validated again; a record with a row-level structural problem is not validated at all. Any problem → kInvalidArgument and `problems` holds the first kMaxReportedProblems in
-  // record order, then field order; nothing is stored. REQUIRES: !records.empty().
+  // not validated again; a record with a row-level structural problem is not validated at all. Any
+  // problem → kInvalidArgument and `problems` holds the first kMaxReportedProblems in record order,
+  // then field order; nothing is stored. REQUIRES: !records.empty().
   Result<IngestReceipt> IngestRecords(const std::vector<domain::VisitRecord>& records,
                                       const std::vector<RecordProblem>& structural,
                                       std::vector<RecordProblem>& problems);

@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "app/result_util.hpp"
 #include "domain/csv_codec.hpp"
 #include "domain/validation.hpp"
 
@@ -86,7 +85,7 @@ AttemptEnd TaskRun::Run() {
   const std::string& id = claimed_.task_id;
   auto task = p_.tasks.GetTask(id, false);
   if (!task) {
-    const Error error = ErrorOf(task);
+    const Error error = task.error();
     if (error.code != ErrorCode::kNotFound) return Transient(error);
     spdlog::warn("task={} no longer exists; dropping it", id);
     return Done(LoadOutcome::kFinished);
@@ -94,7 +93,7 @@ AttemptEnd TaskRun::Run() {
   task_ = std::move(*task);
   if (domain::IsFinished(task_.state)) return Done(LoadOutcome::kFinished);
   if (auto started = p_.tasks.MarkStarted(id, p_.clock.Now()); !started) {
-    const Error error = ErrorOf(started);
+    const Error error = started.error();
     if (error.code == ErrorCode::kConflict) return Done(LoadOutcome::kFinished);
     return Transient(error);
   }
@@ -108,7 +107,7 @@ AttemptEnd TaskRun::Run() {
   spdlog::info("[STEP 1] Downloading CSV… task={}", id);
   auto reader = p_.objects.Get(task_.csv_filename);
   if (!reader) {
-    const Error error = ErrorOf(reader);
+    const Error error = reader.error();
     if (error.code == ErrorCode::kNotFound) return Fail("CSV object not found");
     return Transient(error);
   }
@@ -125,7 +124,7 @@ AttemptEnd TaskRun::Stream(ports::ObjectReader& reader) {
   while (true) {
     auto read = reader.Read(buffer.data(), buffer.size());
     if (!read) {
-      const Error error = ErrorOf(read);
+      const Error error = read.error();
       if (error.code == ErrorCode::kNotFound) return Fail("CSV object not found");
       return Transient(error);
     }
@@ -152,7 +151,7 @@ AttemptEnd TaskRun::Stream(ports::ObjectReader& reader) {
 
 std::optional<AttemptEnd> TaskRun::OnHeader(const std::vector<std::string>& row) {
   auto header = domain::CsvHeader::Parse(row, domain::ProblemsColumn::kRead);
-  if (!header) return Fail(ErrorOf(header).message);
+  if (!header) return Fail(header.error().message);
   header_ = *header;
   spdlog::info("[STEP 3] Processing records… task={}", claimed_.task_id);
   return std::nullopt;
@@ -239,7 +238,7 @@ std::optional<AttemptEnd> TaskRun::ApplyBatch(std::optional<std::int64_t> total_
   batch_.mark_progress = true;
   auto counters = p_.records.ApplyBatch(batch_);
   if (!counters) {
-    const Error error = ErrorOf(counters);
+    const Error error = counters.error();
     if (error.code == ErrorCode::kConflict) {
       spdlog::warn("task={} taken over by another worker", claimed_.task_id);
       return Done(LoadOutcome::kLost);
@@ -257,7 +256,7 @@ std::optional<AttemptEnd> TaskRun::ApplyBatch(std::optional<std::int64_t> total_
   progressed_ = true;
   spdlog::debug("task={} committed rows_done={}", claimed_.task_id, task_.rows_done);
   if (auto extended = p_.queue.Extend(claimed_); !extended) {
-    const Error error = ErrorOf(extended);
+    const Error error = extended.error();
     if (error.code == ErrorCode::kConflict) {
       spdlog::warn("task={} lease lost", claimed_.task_id);
       return Done(LoadOutcome::kLost);
@@ -271,7 +270,7 @@ AttemptEnd TaskRun::Succeed() {
   if (auto finished = p_.tasks.FinishTask(claimed_.task_id, domain::TaskState::kSuccess,
                                           std::nullopt, p_.clock.Now());
       !finished) {
-    return Transient(ErrorOf(finished));
+    return Transient(finished.error());
   }
   const domain::TaskCounters& c = task_.counters;
   spdlog::info(
@@ -286,7 +285,7 @@ AttemptEnd TaskRun::Fail(const std::string& reason) {
   if (auto finished = p_.tasks.FinishTask(claimed_.task_id, domain::TaskState::kFailure, reason,
                                           p_.clock.Now());
       !finished) {
-    return Transient(ErrorOf(finished));
+    return Transient(finished.error());
   }
   spdlog::error("[WORKFLOW FAILED] task={} reason={}", claimed_.task_id, reason);
   return Done(LoadOutcome::kFinished);
@@ -350,7 +349,7 @@ LoadOutcome LoadTask::Run(const ports::ClaimedTask& task,
     if (!SleepUnlessStopped(backoff, stop_requested)) return LoadOutcome::kStopped;
     backoff = std::min(backoff * 2, options_.max_backoff);
     if (auto extended = queue_.Extend(task);
-        !extended && ErrorOf(extended).code == ErrorCode::kConflict) {
+        !extended && extended.error().code == ErrorCode::kConflict) {
       spdlog::warn("task={} lease lost while backing off", task.task_id);
       return LoadOutcome::kLost;
     }

@@ -2,8 +2,6 @@
 
 #include <chrono>
 
-#include "app/result_util.hpp"
-
 namespace intake::app {
 namespace {
 
@@ -19,7 +17,7 @@ Status CheckPaging(std::int64_t page, std::int64_t page_size) {
 
 std::string Reason(const Status& status) {
   if (status) return "ok";
-  std::string message = ErrorOf(status).message;
+  std::string message = status.error().message;
   return message.empty() ? "unavailable" : message;
 }
 
@@ -27,7 +25,7 @@ std::string Reason(const Status& status) {
 
 Result<ports::PatientPage> PatientQuery::List(const ports::PatientFilter& filter, std::int64_t page,
                                               std::int64_t page_size) {
-  if (auto paging = CheckPaging(page, page_size); !paging) return ErrorOf(paging);
+  if (auto paging = CheckPaging(page, page_size); !paging) return paging.error();
   return records_.ListPatients(filter, page, page_size);
 }
 
@@ -38,7 +36,7 @@ Result<ports::TaskRecord> TaskQuery::Get(std::string_view task_id) {
 }
 
 Result<ports::TaskPage> TaskQuery::List(std::int64_t page, std::int64_t page_size) {
-  if (auto paging = CheckPaging(page, page_size); !paging) return ErrorOf(paging);
+  if (auto paging = CheckPaging(page, page_size); !paging) return paging.error();
   return tasks_.ListTasks(page, page_size);
 }
 
@@ -50,7 +48,7 @@ Result<ports::TaskRecord> TaskQuery::Replay(std::string_view task_id) {
     (void)tasks_.FinishTask(task_id, domain::TaskState::kFailure,
                             "replay could not be queued; replay it again",
                             std::chrono::system_clock::now());
-    return ErrorOf(queued);
+    return queued.error();
   }
   return reset;
 }

@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include "app/result_util.hpp"
 #include "domain/csv_codec.hpp"
 
 namespace intake::app {
@@ -77,10 +76,10 @@ class StreamingUpload : public UploadSession {
   Result<IngestReceipt> Complete(std::int64_t rows) {
     finished_ = true;
     if (rows == 0) return Fail(InvalidArgument("no data rows"));
-    if (auto flushed = Flush(); !flushed) return ErrorOf(flushed);
+    if (auto flushed = Flush(); !flushed) return flushed.error();
     if (auto committed = writer_->Commit(); !committed) {
       spdlog::warn("ingest: committing {} failed", filename_);
-      return Fail(ErrorOf(committed));
+      return Fail(committed.error());
     }
     writer_.reset();
     return register_(filename_, rows);
@@ -93,7 +92,7 @@ class StreamingUpload : public UploadSession {
     if (out_.empty()) return {};
     if (auto written = writer_->Write(out_); !written) {
       spdlog::warn("ingest: writing {} failed", filename_);
-      return Fail(ErrorOf(written));
+      return Fail(written.error());
     }
     out_.clear();
     return {};
@@ -127,7 +126,7 @@ class CsvUpload : public StreamingUpload {
   }
 
   Result<IngestReceipt> Finish() override {
-    if (auto alive = CheckAlive(); !alive) return ErrorOf(alive);
+    if (auto alive = CheckAlive(); !alive) return alive.error();
     if (!bom_done_) reader_.Feed(head_);  // a body shorter than a BOM
     reader_.Finish();
     // One row of lookahead: only the very last row can end inside a quoted field.
@@ -136,7 +135,7 @@ class CsvUpload : public StreamingUpload {
       std::vector<std::string> next;
       const bool more = reader_.Next(next);
       if (auto handled = OnRow(row_, !more && reader_.unterminated_quote()); !handled) {
-        return ErrorOf(handled);
+        return handled.error();
       }
       row_.swap(next);
       have = more;
@@ -163,7 +162,7 @@ class CsvUpload : public StreamingUpload {
   Status OnRow(std::vector<std::string>& row, bool unterminated) {
     if (!header_) {
       auto header = domain::CsvHeader::Parse(row);
-      if (!header) return Fail(ErrorOf(header));
+      if (!header) return Fail(header.error());
       header_ = *header;
       return {};
     }
@@ -218,8 +217,8 @@ class NdjsonUpload : public StreamingUpload {
   }
 
   Result<IngestReceipt> Finish() override {
-    if (auto alive = CheckAlive(); !alive) return ErrorOf(alive);
-    if (auto handled = OnLine(); !handled) return ErrorOf(handled);
+    if (auto alive = CheckAlive(); !alive) return alive.error();
+    if (auto handled = OnLine(); !handled) return handled.error();
     if (!header_written_) WriteHeader(needs_column_);
     return Complete(rows_);
   }

@@ -4,8 +4,6 @@
 
 #include <chrono>
 
-#include "app/result_util.hpp"
-
 namespace intake::app {
 namespace {
 
@@ -42,7 +40,7 @@ void WorkerPool::Loop(int index) {
   while (!stop_) {
     auto claimed = queue_.Claim(worker_id, kClaimWait);
     if (!claimed) {
-      spdlog::warn("worker={} claim failed: {}", worker_id, ErrorOf(claimed).message);
+      spdlog::warn("worker={} claim failed: {}", worker_id, claimed.error().message);
       for (auto slept = std::chrono::milliseconds(0); slept < kClaimErrorBackoff && !stop_;
            slept += kSleepSlice) {
         std::this_thread::sleep_for(kSleepSlice);
@@ -55,13 +53,13 @@ void WorkerPool::Loop(int index) {
       case LoadOutcome::kFinished:
         if (auto acked = queue_.Ack(task); !acked) {
           spdlog::warn("worker={} task={} ack failed: {}", worker_id, task.task_id,
-                       ErrorOf(acked).message);
+                       acked.error().message);
         }
         break;
       case LoadOutcome::kStopped:
         if (auto released = queue_.Release(task); !released) {
           spdlog::warn("worker={} task={} release failed: {}", worker_id, task.task_id,
-                       ErrorOf(released).message);
+                       released.error().message);
         }
         break;
       case LoadOutcome::kLost:

@@ -7,14 +7,10 @@
 #include <string_view>
 #include <vector>
 
-#include "app/result_util.hpp"
 #include "domain/result.hpp"
 #include "http/message.hpp"
 
 namespace intake::http {
-
-// Reads a Result's error (Error is not default-constructible, see app/result_util.hpp).
-using app::ErrorOf;
 
 // The single mapping of an intake::Error to a response:
 //   kInvalidArgument → 422 {"detail": message}     kNotFound → 404 {"detail": message}

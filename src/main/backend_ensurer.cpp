@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 
 bool BackendEnsurer::TryOnce() {
@@ -18,7 +16,7 @@ bool BackendEnsurer::TryOnce() {
       gates_.database.Publish(&database_ports_);
       if (database_->queue) gates_.queue.Publish(database_->queue.get());
     } else {
-      const std::string reason = ErrorIn(opened).message;
+      const std::string reason = opened.error().message;
       spdlog::warn("database not ready, retrying in the background: {}", reason);
       gates_.database.SetReason(reason);
       if (factory_.QueueInDatabase()) gates_.queue.SetReason(reason);
@@ -31,7 +29,7 @@ bool BackendEnsurer::TryOnce() {
       spdlog::info("object store ready");
       gates_.objects.Publish(objects_.get());
     } else {
-      const std::string reason = ErrorIn(opened).message;
+      const std::string reason = opened.error().message;
       spdlog::warn("object store not ready, retrying in the background: {}", reason);
       gates_.objects.SetReason(reason);
     }

@@ -9,7 +9,6 @@
 #include "adapters/sqlite/sqlite_record_store.hpp"
 #include "adapters/sqlite/sqlite_task_queue.hpp"
 #include "adapters/sqlite/sqlite_task_store.hpp"
-#include "main/result_util.hpp"
 
 namespace intake::main_ {
 namespace {
@@ -46,9 +45,9 @@ std::string ObjectStoreName(const Config& config) {
 
 Result<BackendFactory> BackendFactory::Create(const Config& config) {
   auto db = ParseDatabaseUrl(config.database_url);
-  if (!db) return ErrorIn(db);
+  if (!db) return db.error();
   auto queue = ParseBrokerUrl(config.broker_url);
-  if (!queue) return ErrorIn(queue);
+  if (!queue) return queue.error();
   // TODO(main): the PostgreSQL, Redis and S3 adapters replace these refusals.
   if (db->kind == DatabaseKind::kPostgres) return NotBuiltIn("DATABASE_URL", "postgresql");
   if (*queue == QueueKind::kRedis) return NotBuiltIn("BROKER_URL", "redis");
@@ -64,16 +63,16 @@ Result<std::unique_ptr<DatabaseBackend>> BackendFactory::OpenDatabase() const {
   const fs::path path(db_.sqlite_path);
   if (db_.sqlite_path != ":memory:" && path.has_parent_path()) {
     if (auto made = EnsureFolder(path.parent_path(), "database folder"); !made) {
-      return ErrorIn(made);
+      return made.error();
     }
   }
   auto opened = sq::SqliteDatabase::Open(db_.sqlite_path);
-  if (!opened) return ErrorIn(opened);
+  if (!opened) return opened.error();
   std::shared_ptr<sq::SqliteDatabase> db = std::move(*opened);
 
   auto backend = std::make_unique<DatabaseBackend>();
   auto version = db->SchemaVersion();
-  if (!version) return ErrorIn(version);
+  if (!version) return version.error();
   backend->schema_version = *version;
   backend->records = std::make_unique<sq::SqliteRecordStore>(db);
   backend->tasks = std::make_unique<sq::SqliteTaskStore>(db);
@@ -88,9 +87,9 @@ Result<std::unique_ptr<DatabaseBackend>> BackendFactory::OpenDatabase() const {
 
 Result<std::unique_ptr<ports::ObjectStore>> BackendFactory::OpenObjectStore() const {
   const fs::path root = fs::path(config_.data_dir) / "objects";
-  if (auto made = EnsureFolder(root, "object folder"); !made) return ErrorIn(made);
+  if (auto made = EnsureFolder(root, "object folder"); !made) return made.error();
   auto store = std::make_unique<adapters::file::FileObjectStore>(root, config_.s3_bucket_name);
-  if (auto ensured = store->EnsureBucket(); !ensured) return ErrorIn(ensured);
+  if (auto ensured = store->EnsureBucket(); !ensured) return ensured.error();
   return std::unique_ptr<ports::ObjectStore>(std::move(store));
 }
 

@@ -9,7 +9,6 @@
 #include "main/config.hpp"
 #include "main/ingest_command.hpp"
 #include "main/logging.hpp"
-#include "main/result_util.hpp"
 #include "main/shutdown_signals.hpp"
 #include "main/wiring.hpp"
 
@@ -24,7 +23,7 @@ constexpr const char* kFooter =
 
 Config LoadOrThrow(const FlagOverrides& flags) {
   auto config = LoadConfigFromProcess(flags);
-  if (!config) throw StartupError(ErrorIn(config).message);
+  if (!config) throw StartupError(config.error().message);
   return *config;
 }
 
@@ -40,9 +39,9 @@ int RunService(const FlagOverrides& flags, ServiceRoles roles, std::string_view 
   BlockShutdownSignals();  // before any thread starts: they inherit the mask
   LogStartup(config, role);
   auto service = Service::Build(config, roles);
-  if (!service) throw StartupError(ErrorIn(service).message);
+  if (!service) throw StartupError(service.error().message);
   if (auto started = (*service)->Start(); !started) {
-    throw StartupError(ErrorIn(started).message);
+    throw StartupError(started.error().message);
   }
   const char* signal = WaitForShutdownSignal();
   spdlog::info("{} received: draining", signal);
@@ -57,10 +56,10 @@ int RunMigrate(const FlagOverrides& flags) {
   spdlog::info("applying migrations to {}", MaskUrl(config.database_url));
   auto version = MigrateDatabase(config);
   if (!version) {
-    if (ErrorIn(version).code == ErrorCode::kInvalidArgument) {
-      throw StartupError(ErrorIn(version).message);
+    if (version.error().code == ErrorCode::kInvalidArgument) {
+      throw StartupError(version.error().message);
     }
-    std::cerr << "intake migrate: " << ErrorIn(version).message << "\n";
+    std::cerr << "intake migrate: " << version.error().message << "\n";
     return 1;
   }
   std::cout << "database schema at version " << *version << std::endl;

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "main/dotenv.hpp"
-#include "main/result_util.hpp"
 
 extern char** environ;  // POSIX
 
@@ -184,13 +183,13 @@ Status ReadUrls(const Source& src, Config& c) {
     c.database_url = "sqlite:///" + c.data_dir + "/intake.db";
   }
   if (auto db = ParseDatabaseUrl(c.database_url); !db) {
-    return src.Bad("DATABASE_URL", ErrorIn(db).message.substr(ErrorIn(db).message.find(": ") + 2));
+    return src.Bad("DATABASE_URL", db.error().message.substr(db.error().message.find(": ") + 2));
   }
   c.broker_url = src.Get("BROKER_URL");
   if (!c.broker_url) c.broker_url = src.Get("CELERY_BROKER_URL");
   if (auto q = ParseBrokerUrl(c.broker_url); !q) {
     const std::string key = src.Get("BROKER_URL") ? "BROKER_URL" : "CELERY_BROKER_URL";
-    return src.Bad(key, ErrorIn(q).message.substr(ErrorIn(q).message.find(": ") + 2));
+    return src.Bad(key, q.error().message.substr(q.error().message.find(": ") + 2));
   }
   return {};
 }
@@ -268,7 +267,7 @@ Result<QueueKind> ParseBrokerUrl(const std::optional<std::string>& url) {
 Result<Config> LoadConfig(const EnvMap& env, std::string_view dotenv_text,
                           const FlagOverrides& flags, unsigned cores) {
   auto dotenv = ParseDotenv(dotenv_text);
-  if (!dotenv) return ErrorIn(dotenv);
+  if (!dotenv) return dotenv.error();
   EnvMap merged = std::move(*dotenv);
   for (const auto& [key, value] : env) merged.insert_or_assign(key, value);
   // An alias set in a stronger source must not lose to the other name set in a weaker one.
@@ -280,7 +279,7 @@ Result<Config> LoadConfig(const EnvMap& env, std::string_view dotenv_text,
   Config config;
   config.worker_concurrency = static_cast<int>(std::clamp(cores, 1u, 1024u));
   const Source src(std::move(merged), flags);
-  if (auto s = Fill(src, config); !s) return ErrorIn(s);
+  if (auto s = Fill(src, config); !s) return s.error();
   return config;
 }
 

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "main/config.hpp"
-#include "main/result_util.hpp"
 
 namespace intake::main_ {
 namespace {
@@ -70,7 +69,7 @@ class Connection {
     beast::error_code ec;
     stream_.expires_after(timeout_);
     bhttp::read(stream_, buffer, parser, ec);
-    if (auto s = Check(ec, "reading from"); !s) return ErrorIn(s);
+    if (auto s = Check(ec, "reading from"); !s) return s.error();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
   }
@@ -119,14 +118,14 @@ Result<HttpReply> IngestClient::PostFile(std::string_view path, const std::files
   if (!in) return InvalidArgument(file.string() + ": cannot open");
 
   Connection conn(base_url_, timeout_);
-  if (auto s = conn.Open(host_, port_); !s) return ErrorIn(s);
+  if (auto s = conn.Open(host_, port_); !s) return s.error();
   bhttp::request<bhttp::empty_body> req(bhttp::verb::post, prefix_ + std::string(path), 11);
   req.set(bhttp::field::host, host_);
   req.set(bhttp::field::user_agent, kUserAgent);
   req.set(bhttp::field::content_type, content_type);
   req.set(bhttp::field::accept, "application/json");
   req.content_length(size);
-  if (auto s = conn.WriteHeader(req); !s) return ErrorIn(s);
+  if (auto s = conn.WriteHeader(req); !s) return s.error();
 
   std::vector<char> chunk(kChunkBytes);
   std::optional<Error> write_error;
@@ -136,7 +135,7 @@ Result<HttpReply> IngestClient::PostFile(std::string_view path, const std::files
     if (got == 0) break;
     if (auto s = conn.WriteRaw(chunk.data(), got); !s) {
       // The server may answer early (413, 422) and close: its answer explains more than EPIPE.
-      write_error = ErrorIn(s);
+      write_error = s.error();
       break;
     }
   }
@@ -148,12 +147,12 @@ Result<HttpReply> IngestClient::PostFile(std::string_view path, const std::files
 
 Result<HttpReply> IngestClient::Get(std::string_view path) {
   Connection conn(base_url_, timeout_);
-  if (auto s = conn.Open(host_, port_); !s) return ErrorIn(s);
+  if (auto s = conn.Open(host_, port_); !s) return s.error();
   bhttp::request<bhttp::empty_body> req(bhttp::verb::get, prefix_ + std::string(path), 11);
   req.set(bhttp::field::host, host_);
   req.set(bhttp::field::user_agent, kUserAgent);
   req.set(bhttp::field::accept, "application/json");
-  if (auto s = conn.Write(req); !s) return ErrorIn(s);
+  if (auto s = conn.Write(req); !s) return s.error();
   return conn.Read();
 }
 

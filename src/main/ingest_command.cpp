@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "main/ingest_client.hpp"
-#include "main/result_util.hpp"
 
 namespace intake::main_ {
 namespace {
@@ -94,7 +93,7 @@ std::optional<Submitted> Submit(IngestClient& client, const std::string& file) {
   const auto type = ContentTypeFor(file);
   auto reply = client.PostFile("/ingest", file, *type);
   if (!reply) {
-    std::cerr << "intake ingest: " << file << ": " << ErrorIn(reply).message << "\n";
+    std::cerr << "intake ingest: " << file << ": " << reply.error().message << "\n";
     return std::nullopt;
   }
   if (reply->status != 200) {
@@ -154,7 +153,7 @@ bool Follow(IngestClient& client, const Submitted& s, bool tty) {
     auto reply = client.Get("/tasks/" + s.task_id);
     if (!reply) {
       if (tty) std::fputs("\n", stderr);
-      std::cerr << "intake ingest: " << s.file << ": " << ErrorIn(reply).message << "\n";
+      std::cerr << "intake ingest: " << s.file << ": " << reply.error().message << "\n";
       return false;
     }
     if (reply->status != 200) {
@@ -200,7 +199,7 @@ int RunIngest(const IngestArgs& args) {
   }
   auto client = IngestClient::Create(args.url);
   if (!client) {
-    std::cerr << "intake ingest: " << ErrorIn(client).message << "\n";
+    std::cerr << "intake ingest: " << client.error().message << "\n";
     return 1;
   }
   std::vector<Submitted> submitted;

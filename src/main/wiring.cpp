@@ -17,7 +17,6 @@
 #include "main/backend_ensurer.hpp"
 #include "main/backends.hpp"
 #include "main/deferred_ports.hpp"
-#include "main/result_util.hpp"
 #include "main/system_sources.hpp"
 
 namespace intake::main_ {
@@ -86,7 +85,7 @@ struct Service::Parts {
 
 Result<std::unique_ptr<Service>> Service::Build(const Config& config, ServiceRoles roles) {
   auto factory = BackendFactory::Create(config);
-  if (!factory) return ErrorIn(factory);
+  if (!factory) return factory.error();
   auto parts = std::make_unique<Parts>(config, std::move(*factory), roles);
   return std::unique_ptr<Service>(new Service(std::move(parts)));
 }
@@ -108,7 +107,7 @@ Result<std::uint16_t> Service::Start() {
     auto bound = p.server->Start();
     if (!bound) {
       p.server.reset();
-      return ErrorIn(bound);
+      return bound.error();
     }
     port = *bound;
   }
@@ -138,9 +137,9 @@ void Service::Stop() {
 
 Result<int> MigrateDatabase(const Config& config) {
   auto factory = BackendFactory::Create(config);
-  if (!factory) return ErrorIn(factory);
+  if (!factory) return factory.error();
   auto db = factory->OpenDatabase();
-  if (!db) return ErrorIn(db);
+  if (!db) return db.error();
   return (*db)->schema_version;
 }
 

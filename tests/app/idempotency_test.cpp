@@ -54,7 +54,7 @@ TEST_F(IdempotencyGateTest, FirstUseProceedsThenRepeatComparesBodies) {
 
   auto different = IdempotencyGate::Decide(*repeat, Sha256("other body"));
   EXPECT_EQ(CodeOf(different), ErrorCode::kConflict);
-  EXPECT_EQ(ErrorOf(different).message,
+  EXPECT_EQ(different.error().message,
             "Idempotency-Key was already used with a different request body");
 }
 

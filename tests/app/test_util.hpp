@@ -8,22 +8,21 @@
 #include <vector>
 
 #include "app/metrics.hpp"
-#include "app/result_util.hpp"
 #include "domain/csv_codec.hpp"
 #include "domain/visit_record.hpp"
 #include "fakes/fakes.hpp"
 
 namespace intake::app::testing {
 
-#define ASSERT_OK(expr)                                                                  \
-  do {                                                                                   \
-    const auto& assert_ok_result_ = (expr);                                              \
-    ASSERT_TRUE(assert_ok_result_) << ::intake::app::ErrorOf(assert_ok_result_).message; \
+#define ASSERT_OK(expr)                                                  \
+  do {                                                                   \
+    const auto& assert_ok_result_ = (expr);                              \
+    ASSERT_TRUE(assert_ok_result_) << assert_ok_result_.error().message; \
   } while (0)
-#define EXPECT_OK(expr)                                                                  \
-  do {                                                                                   \
-    const auto& expect_ok_result_ = (expr);                                              \
-    EXPECT_TRUE(expect_ok_result_) << ::intake::app::ErrorOf(expect_ok_result_).message; \
+#define EXPECT_OK(expr)                                                  \
+  do {                                                                   \
+    const auto& expect_ok_result_ = (expr);                              \
+    EXPECT_TRUE(expect_ok_result_) << expect_ok_result_.error().message; \
   } while (0)
 
 // The error code of a failed result (fails the test when it succeeded).
@@ -33,7 +32,7 @@ ErrorCode CodeOf(const Result<T>& r) {
     ADD_FAILURE() << "expected an error, got a value";
     return ErrorCode::kInternal;
   }
-  return ErrorOf(r).code;
+  return r.error().code;
 }
 
 // A valid record whose values are derived from `i`: MRN "MRN-<i>", visit "VST-<i>".

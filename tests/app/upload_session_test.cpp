@@ -17,10 +17,10 @@ class UploadTest : public ::testing::Test {
   // Feeds `body` in chunks of `chunk` bytes (0 = all at once) and finishes.
   Result<IngestReceipt> Upload(UploadFormat format, std::string_view body, std::size_t chunk = 0) {
     auto session = service.BeginUpload(format);
-    if (!session) return ErrorOf(session);
+    if (!session) return session.error();
     if (chunk == 0) chunk = body.size() + 1;
     for (std::size_t at = 0; at < body.size(); at += chunk) {
-      if (auto fed = (*session)->Feed(body.substr(at, chunk)); !fed) return ErrorOf(fed);
+      if (auto fed = (*session)->Feed(body.substr(at, chunk)); !fed) return fed.error();
     }
     return (*session)->Finish();
   }
@@ -85,7 +85,7 @@ TEST_F(UploadTest, CsvMissingColumnFailsAndStoresNothing) {
       "1,a,b,1990-01-01,V,x\n";
   auto receipt = Upload(UploadFormat::kCsv, body);
   EXPECT_EQ(CodeOf(receipt), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ErrorOf(receipt).message, "missing column: visit_date");
+  EXPECT_EQ(receipt.error().message, "missing column: visit_date");
   ExpectNothingStored();
 }
 
@@ -104,7 +104,7 @@ TEST_F(UploadTest, CsvWithoutDataRowsFails) {
        {std::string(kHeader), std::string(kHeader) + "\r\n\r\n", std::string()}) {
     auto receipt = Upload(UploadFormat::kCsv, body);
     EXPECT_EQ(CodeOf(receipt), ErrorCode::kInvalidArgument);
-    EXPECT_EQ(ErrorOf(receipt).message, "no data rows");
+    EXPECT_EQ(receipt.error().message, "no data rows");
     ExpectNothingStored();
   }
 }
@@ -198,14 +198,14 @@ TEST_F(UploadTest, NdjsonNonObjectLineFailsWithoutEchoAndStoresNothing) {
   const std::string body = "{\"mrn\":\"A\"}\n\n[\"SECRET-MRN\"]\n";
   auto receipt = Upload(UploadFormat::kNdjson, body);
   EXPECT_EQ(CodeOf(receipt), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ErrorOf(receipt).message, "line 3 is not a JSON object");
+  EXPECT_EQ(receipt.error().message, "line 3 is not a JSON object");
   ExpectNothingStored();
 }
 
 TEST_F(UploadTest, NdjsonMalformedJsonIsNotAnObject) {
   auto receipt = Upload(UploadFormat::kNdjson, "{\"mrn\": \"SECRET\"\n");
   EXPECT_EQ(CodeOf(receipt), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ErrorOf(receipt).message, "line 1 is not a JSON object");
+  EXPECT_EQ(receipt.error().message, "line 1 is not a JSON object");
   ExpectNothingStored();
 }
 
@@ -332,7 +332,7 @@ TEST_F(UploadTest, CsvUploadCannotCarryAProblemsColumn) {
 TEST_F(UploadTest, NdjsonWithOnlyBlankLinesHasNoDataRows) {
   auto receipt = Upload(UploadFormat::kNdjson, "\n\r\n  \n");
   EXPECT_EQ(CodeOf(receipt), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ErrorOf(receipt).message, "no data rows");
+  EXPECT_EQ(receipt.error().message, "no data rows");
   ExpectNothingStored();
 }
 

@@ -293,7 +293,7 @@ TEST_F(ServerTest, BusyPortIsUnavailable) {
       options, ApiServices{ingest_, patients_, task_query_, readiness_, gate_, metrics_, clock_});
   auto port = second.Start();
   ASSERT_FALSE(port);
-  EXPECT_EQ(ErrorOf(port).code, ErrorCode::kUnavailable);
+  EXPECT_EQ(port.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 namespace {
 
@@ -53,9 +51,9 @@ TEST_F(BackendEnsurerTest, KeepsRetryingUntilThePathBecomesWritable) {
   DeferredRecordStore records(gates.database);
   const auto check = records.Check();
   ASSERT_FALSE(check.has_value());
-  EXPECT_EQ(ErrorIn(check).code, ErrorCode::kUnavailable);
-  EXPECT_NE(ErrorIn(check).message.find("database not ready: cannot create"), std::string::npos)
-      << ErrorIn(check).message;
+  EXPECT_EQ(check.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(check.error().message.find("database not ready: cannot create"), std::string::npos)
+      << check.error().message;
 
   ensurer.StartRetrying();
   fs::remove(blocker);

@@ -6,8 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 namespace {
 
@@ -38,7 +36,7 @@ Config ConfigFor(const EnvMap& env) {
 std::string CreateError(const EnvMap& env) {
   auto factory = BackendFactory::Create(ConfigFor(env));
   EXPECT_FALSE(factory.has_value());
-  return factory ? "" : ErrorIn(factory).message;
+  return factory ? "" : factory.error().message;
 }
 
 TEST(BackendFactory, EmbeddedDefaultsAreBuiltIn) {
@@ -79,7 +77,7 @@ TEST(BackendFactory, OpensAndMigratesTheSqliteDatabaseCreatingItsFolder) {
   auto factory = BackendFactory::Create(ConfigFor({{"DATA_DIR", data.string()}}));
   ASSERT_TRUE(factory.has_value());
   auto db = factory->OpenDatabase();
-  ASSERT_TRUE(db.has_value()) << ErrorIn(db).message;
+  ASSERT_TRUE(db.has_value()) << db.error().message;
   EXPECT_GE((*db)->schema_version, 1);
   EXPECT_NE((*db)->records, nullptr);
   EXPECT_NE((*db)->tasks, nullptr);
@@ -95,7 +93,7 @@ TEST(BackendFactory, OpensTheFileObjectStoreAndEnsuresTheBucket) {
       ConfigFor({{"DATA_DIR", dir.path().string()}, {"S3_BUCKET_NAME", "my-bucket"}}));
   ASSERT_TRUE(factory.has_value());
   auto store = factory->OpenObjectStore();
-  ASSERT_TRUE(store.has_value()) << ErrorIn(store).message;
+  ASSERT_TRUE(store.has_value()) << store.error().message;
   EXPECT_TRUE(fs::is_directory(dir.path() / "objects" / "my-bucket"));
   EXPECT_TRUE((*store)->Check().has_value());
 }
@@ -108,10 +106,10 @@ TEST(BackendFactory, AnUnwritablePathIsUnavailableNotFatal) {
   ASSERT_TRUE(factory.has_value());
   auto db = factory->OpenDatabase();
   ASSERT_FALSE(db.has_value());
-  EXPECT_EQ(ErrorIn(db).code, ErrorCode::kUnavailable);
+  EXPECT_EQ(db.error().code, ErrorCode::kUnavailable);
   auto store = factory->OpenObjectStore();
   ASSERT_FALSE(store.has_value());
-  EXPECT_EQ(ErrorIn(store).code, ErrorCode::kUnavailable);
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -2,14 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 namespace {
 
 Config Load(const EnvMap& env, std::string_view dotenv = "", const FlagOverrides& flags = {}) {
   auto config = LoadConfig(env, dotenv, flags, 4);
-  EXPECT_TRUE(config.has_value()) << (config ? "" : ErrorIn(config).message);
+  EXPECT_TRUE(config.has_value()) << (config ? "" : config.error().message);
   return config ? *config : Config{};
 }
 
@@ -17,7 +15,7 @@ std::string LoadError(const EnvMap& env, std::string_view dotenv = "",
                       const FlagOverrides& flags = {}) {
   auto config = LoadConfig(env, dotenv, flags, 4);
   EXPECT_FALSE(config.has_value());
-  return config ? "" : ErrorIn(config).message;
+  return config ? "" : config.error().message;
 }
 
 TEST(Config, DefaultsMatchTheSpec) {

@@ -4,8 +4,6 @@
 
 #include <thread>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 namespace {
 
@@ -32,8 +30,8 @@ TEST(DeferredPorts, AnswerUnavailableWithTheReasonUntilPublished) {
   DeferredObjectStore store(gate);
   const auto check = store.Check();
   ASSERT_FALSE(check.has_value());
-  EXPECT_EQ(ErrorIn(check).code, ErrorCode::kUnavailable);
-  EXPECT_EQ(ErrorIn(check).message,
+  EXPECT_EQ(check.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(check.error().message,
             "object_store not ready: cannot create object folder /x: Permission denied");
   EXPECT_FALSE(store.Put("k", "v").has_value());
 }
@@ -48,7 +46,7 @@ TEST(DeferredPorts, ForwardOncePublished) {
   EXPECT_EQ(real.puts, 1);
   const auto got = store.Get("missing");
   ASSERT_FALSE(got.has_value());
-  EXPECT_EQ(ErrorIn(got).code, ErrorCode::kNotFound);
+  EXPECT_EQ(got.error().code, ErrorCode::kNotFound);
 }
 
 TEST(DeferredPorts, DatabasePortsShareOneGate) {
@@ -56,9 +54,9 @@ TEST(DeferredPorts, DatabasePortsShareOneGate) {
   DeferredRecordStore records(gate);
   DeferredTaskStore tasks(gate);
   DeferredIdempotencyStore idempotency(gate);
-  EXPECT_EQ(ErrorIn(records.Check()).message, "database not ready: starting");
-  EXPECT_EQ(ErrorIn(tasks.GetTask("t", false)).code, ErrorCode::kUnavailable);
-  EXPECT_EQ(ErrorIn(idempotency.Abandon("k")).code, ErrorCode::kUnavailable);
+  EXPECT_EQ((records.Check()).error().message, "database not ready: starting");
+  EXPECT_EQ((tasks.GetTask("t", false)).error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ((idempotency.Abandon("k")).error().code, ErrorCode::kUnavailable);
 }
 
 TEST(DeferredPorts, ClaimOnAQueueNotReadyWaitsThenFindsNothing) {
@@ -69,7 +67,7 @@ TEST(DeferredPorts, ClaimOnAQueueNotReadyWaitsThenFindsNothing) {
   ASSERT_TRUE(claimed.has_value());
   EXPECT_FALSE(claimed->has_value());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(40));
-  EXPECT_EQ(ErrorIn(queue.Enqueue("t")).code, ErrorCode::kUnavailable);
+  EXPECT_EQ((queue.Enqueue("t")).error().code, ErrorCode::kUnavailable);
 }
 
 TEST(DeferredPorts, WakeAllEndsAWaitingClaimOnAQueueNotReady) {

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "main/result_util.hpp"
-
 namespace intake::main_ {
 namespace {
 
@@ -86,8 +84,8 @@ TEST(Dotenv, MalformedLinesNameTheLineButNotTheText) {
   for (const auto& c : cases) {
     const auto parsed = ParseDotenv(c.text);
     ASSERT_FALSE(parsed.has_value()) << c.text;
-    EXPECT_EQ(ErrorIn(parsed).message, c.message) << c.text;
-    EXPECT_EQ(ErrorIn(parsed).message.find("secret"), std::string::npos);
+    EXPECT_EQ(parsed.error().message, c.message) << c.text;
+    EXPECT_EQ(parsed.error().message.find("secret"), std::string::npos);
   }
 }
 

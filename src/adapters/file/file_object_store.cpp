@@ -16,22 +16,6 @@ namespace {
 
 constexpr std::size_t kMaxKeyBytes = 255;
 
-// boost::system::result::error() needs a default-constructible Error (Boost 1.81), which
-// intake::Error is not: read it through value()'s exception. REQUIRES: !r.
-template <class T>
-Error ErrorOf(const Result<T>& r) {
-  if constexpr (std::is_default_constructible_v<Error>) {
-    return r.error();
-  } else {
-    try {
-      r.value();
-    } catch (const ErrorException& e) {
-      return Error(e.code(), e.what());
-    }
-    return Internal("ErrorOf called on a value");
-  }
-}
-
 Error IoError(std::string_view what, int err) {
   return Unavailable("object store: " + std::string(what) + " failed (" + std::strerror(err) + ")");
 }
@@ -154,13 +138,13 @@ Status FileObjectStore::EnsureBucket() {
 
 Status FileObjectStore::Put(std::string_view key, std::string_view bytes) {
   auto writer = BeginPut(key);
-  if (!writer) return ErrorOf(writer);
+  if (!writer) return writer.error();
   if (auto written = (*writer)->Write(bytes); !written) return written;
   return (*writer)->Commit();
 }
 
 Result<std::unique_ptr<ports::ObjectWriter>> FileObjectStore::BeginPut(std::string_view key) {
-  if (auto valid = ValidateKey(key); !valid) return ErrorOf(valid);
+  if (auto valid = ValidateKey(key); !valid) return valid.error();
   std::filesystem::path temp =
       dir_ / (".tmp-" + std::string(key.substr(0, 64)) + "-" + RandomSuffix());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -170,7 +154,7 @@ Result<std::unique_ptr<ports::ObjectWriter>> FileObjectStore::BeginPut(std::stri
 }
 
 Result<std::unique_ptr<ports::ObjectReader>> FileObjectStore::Get(std::string_view key) {
-  if (auto valid = ValidateKey(key); !valid) return ErrorOf(valid);
+  if (auto valid = ValidateKey(key); !valid) return valid.error();
   std::filesystem::path path = dir_ / std::string(key);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -85,7 +85,7 @@ Result<bool> Statement::Step() {
 Status Statement::Run() {
   for (;;) {
     auto row = Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return {};
   }
 }
@@ -126,7 +126,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
   auto pragmas = conn->Exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
       "open pragmas");
-  if (!pragmas) return ErrorOf(pragmas);
+  if (!pragmas) return pragmas.error();
   return conn;
 }
 
@@ -184,10 +184,10 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   {
     // Open one connection now so that an unusable path fails here.
     auto lease = db->Acquire();
-    if (!lease) return ErrorOf(lease);
+    if (!lease) return lease.error();
   }
   if (options.migrate_on_open) {
-    if (auto migrated = db->Migrate(); !migrated) return ErrorOf(migrated);
+    if (auto migrated = db->Migrate(); !migrated) return migrated.error();
   }
   return db;
 }
@@ -209,7 +209,7 @@ Result<SqliteDatabase::Lease> SqliteDatabase::Acquire() {
     lock.lock();
     --open_count_;
     cv_.notify_one();
-    return ErrorOf(conn);
+    return conn.error();
   }
   return Lease(this, std::move(*conn));
 }
@@ -241,10 +241,10 @@ Status SqliteDatabase::Migrate() {
   auto created = Write([&](Connection& conn) -> Status {
     return conn.Exec(kCreateSchemaVersion, "create schema_version");
   });
-  if (!created) return ErrorOf(created);
+  if (!created) return created.error();
   for (const auto& migration : migrations::kSqlite) {
     auto applied = ApplyMigration(migration.version, migration.name, migration.sql);
-    if (!applied) return ErrorOf(applied);
+    if (!applied) return applied.error();
   }
   return {};
 }
@@ -252,14 +252,14 @@ Status SqliteDatabase::Migrate() {
 Status SqliteDatabase::ApplyMigration(int version, std::string_view name, std::string_view sql) {
   return Write([&](Connection& conn) -> Status {
     auto check = conn.Prepare(kSelectVersionApplied, "read schema_version");
-    if (!check) return ErrorOf(check);
+    if (!check) return check.error();
     check->Bind(1, std::int64_t{version});
     auto seen = check->Step();
-    if (!seen) return ErrorOf(seen);
+    if (!seen) return seen.error();
     if (*seen) return {};
-    if (auto run = conn.Exec(sql, "apply migration"); !run) return ErrorOf(run);
+    if (auto run = conn.Exec(sql, "apply migration"); !run) return run.error();
     auto insert = conn.Prepare(kInsertVersion, "record migration");
-    if (!insert) return ErrorOf(insert);
+    if (!insert) return insert.error();
     insert->Bind(1, std::int64_t{version}).Bind(2, name);
     return insert->Run();
   });
@@ -268,9 +268,9 @@ Status SqliteDatabase::ApplyMigration(int version, std::string_view name, std::s
 Result<int> SqliteDatabase::SchemaVersion() {
   return Read([&](Connection& conn) -> Result<int> {
     auto stmt = conn.Prepare(kSelectMaxVersion, "read schema_version");
-    if (!stmt) return ErrorOf(stmt);
+    if (!stmt) return stmt.error();
     auto row = stmt->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     return static_cast<int>(stmt->Int(0));
   });
 }

@@ -29,7 +29,6 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/sqlite/result_util.hpp"
 #include "domain/result.hpp"
 
 namespace intake::adapters::sqlite {
@@ -203,12 +202,12 @@ template <class Fn>
 auto SqliteDatabase::RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&> {
   using R = std::invoke_result_t<Fn&, Connection&>;
   auto lease = Acquire();
-  if (!lease) return R(ErrorOf(lease));
+  if (!lease) return R(lease.error());
   Connection& conn = **lease;
   for (int attempt = 1;; ++attempt) {
     conn.ClearBusy();
     R result = [&]() -> R {
-      if (auto begun = Begin(conn, write); !begun) return R(ErrorOf(begun));
+      if (auto begun = Begin(conn, write); !begun) return R(begun.error());
       R inner = fn(conn);
       if (!inner) {
         Rollback(conn);
@@ -216,7 +215,7 @@ auto SqliteDatabase::RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<
       }
       if (auto committed = Commit(conn); !committed) {
         Rollback(conn);
-        return R(ErrorOf(committed));
+        return R(committed.error());
       }
       return inner;
     }();

@@ -26,7 +26,7 @@ std::int64_t Micros(std::chrono::seconds s) {
 
 Status HoldKey(Connection& conn, std::string_view key, std::int64_t now) {
   auto s = conn.Prepare(kHoldKey, "hold idempotency key");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, key).Bind(2, now);
   return s->Run();
 }
@@ -39,17 +39,17 @@ Result<ports::IdempotencyBegin> SqliteIdempotencyStore::Begin(
   std::int64_t now_us = ToMicros(now);
   return db_->Write([&](Connection& conn) -> Result<ports::IdempotencyBegin> {
     auto purge = conn.Prepare(kDeleteExpired, "expire idempotency keys");
-    if (!purge) return ErrorOf(purge);
+    if (!purge) return purge.error();
     purge->Bind(1, now_us - Micros(ttl));
-    if (auto run = purge->Run(); !run) return ErrorOf(run);
+    if (auto run = purge->Run(); !run) return run.error();
 
     ports::IdempotencyBegin out;
     {
       auto s = conn.Prepare(kSelectKey, "read idempotency key");
-      if (!s) return ErrorOf(s);
+      if (!s) return s.error();
       s->Bind(1, key);
       auto row = s->Step();
-      if (!row) return ErrorOf(row);
+      if (!row) return row.error();
       if (*row) {
         bool done = s->Text(0) == "done";
         std::int64_t age = now_us - s->Int(1);
@@ -65,7 +65,7 @@ Result<ports::IdempotencyBegin> SqliteIdempotencyStore::Begin(
         }
       }
     }
-    if (auto held = HoldKey(conn, key, now_us); !held) return ErrorOf(held);
+    if (auto held = HoldKey(conn, key, now_us); !held) return held.error();
     out.kind = Kind::kStarted;
     return out;
   });
@@ -75,9 +75,9 @@ Status SqliteIdempotencyStore::Complete(std::string_view key, std::string_view b
                                         std::string_view response_body) {
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kCompleteKey, "complete idempotency key");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, key).Bind(2, body_sha256).Bind(3, response_body);
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
     if (conn.Changes() == 0) return Conflict("idempotency key is not held");
     return {};
   });
@@ -86,7 +86,7 @@ Status SqliteIdempotencyStore::Complete(std::string_view key, std::string_view b
 Status SqliteIdempotencyStore::Abandon(std::string_view key) {
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kAbandonKey, "abandon idempotency key");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, key);
     return s->Run();
   });

@@ -64,7 +64,7 @@ ports::PatientView ReadPatient(const Statement& s) {
 Status CollectVisits(Statement& s, std::unordered_map<std::int64_t, ports::PatientView*>& by_id) {
   for (;;) {
     auto row = s.Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return {};
     auto it = by_id.find(s.Int(0));
     if (it == by_id.end()) continue;
@@ -75,7 +75,7 @@ Status CollectVisits(Statement& s, std::unordered_map<std::int64_t, ports::Patie
 Status LoadPageVisits(Connection& conn, std::vector<ports::PatientView>& patients) {
   if (patients.empty()) return {};
   auto s = conn.Prepare(VisitsOfPageSql(), "load visits");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   std::unordered_map<std::int64_t, ports::PatientView*> by_id;
   int index = 1;
   for (auto& p : patients) {
@@ -99,21 +99,21 @@ Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientF
   return db_->Read([&](Connection& conn) -> Result<ports::PatientPage> {
     ports::PatientPage out;
     auto count = conn.Prepare(kCountPatients, "count patients");
-    if (!count) return ErrorOf(count);
+    if (!count) return count.error();
     count->Bind(1, mrn).Bind(2, first).Bind(3, last);
-    if (auto row = count->Step(); !row) return ErrorOf(row);
+    if (auto row = count->Step(); !row) return row.error();
     out.total = count->Int(0);
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
     auto s = conn.Prepare(kSelectPatientPage, "list patients");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, mrn).Bind(2, first).Bind(3, last).Bind(4, page_size).Bind(5, (page - 1) * page_size);
     for (;;) {
       auto row = s->Step();
-      if (!row) return ErrorOf(row);
+      if (!row) return row.error();
       if (!*row) break;
       out.patients.push_back(ReadPatient(*s));
     }
-    if (auto visits = LoadPageVisits(conn, out.patients); !visits) return ErrorOf(visits);
+    if (auto visits = LoadPageVisits(conn, out.patients); !visits) return visits.error();
     return out;
   });
 }
@@ -121,17 +121,17 @@ Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientF
 Result<ports::PatientView> SqliteRecordStore::GetPatient(std::int64_t id) {
   return db_->Read([&](Connection& conn) -> Result<ports::PatientView> {
     auto s = conn.Prepare(kSelectPatient, "read patient");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, id);
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return NotFound("Patient with ID " + std::to_string(id) + " not found");
     ports::PatientView patient = ReadPatient(*s);
     auto visits = conn.Prepare(kSelectVisitsOfPatient, "load visits");
-    if (!visits) return ErrorOf(visits);
+    if (!visits) return visits.error();
     visits->Bind(1, id);
     std::unordered_map<std::int64_t, ports::PatientView*> by_id{{id, &patient}};
-    if (auto loaded = CollectVisits(*visits, by_id); !loaded) return ErrorOf(loaded);
+    if (auto loaded = CollectVisits(*visits, by_id); !loaded) return loaded.error();
     return patient;
   });
 }

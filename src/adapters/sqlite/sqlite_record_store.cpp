@@ -50,10 +50,10 @@ constexpr std::string_view kPing = "SELECT 1";
 
 Status CheckTask(Connection& conn, const ports::BatchInput& batch) {
   auto s = conn.Prepare(kSelectTaskProgress, "read task progress");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, batch.task_id);
   auto row = s->Step();
-  if (!row) return ErrorOf(row);
+  if (!row) return row.error();
   if (!*row) return NotFound("task not found");
   if (s->Int(0) != batch.task_seq) return InvalidArgument("batch task_seq differs from the task's");
   if (s->Int(1) != batch.rows_done_before) return Conflict("task progress moved: lease lost");
@@ -68,15 +68,15 @@ Result<domain::ExistingState> LoadExisting(Connection& conn,
   std::unordered_set<std::string_view> absent_mrns;
   std::unordered_set<std::string_view> absent_visits;
   auto patient = conn.Prepare(kSelectPatientByMrn, "load patients");
-  if (!patient) return ErrorOf(patient);
+  if (!patient) return patient.error();
   auto visit = conn.Prepare(kSelectVisitByNumber, "load visits");
-  if (!visit) return ErrorOf(visit);
+  if (!visit) return visit.error();
   for (const auto& input : rows) {
     const std::string& mrn = input.record.mrn;
     if (!state.patients_by_mrn.contains(mrn) && !absent_mrns.contains(mrn)) {
       patient->Bind(1, mrn);
       auto found = patient->Step();
-      if (!found) return ErrorOf(found);
+      if (!found) return found.error();
       if (*found) {
         domain::StoredPatient p{patient->Int(0),
                                 {patient->Text(1), patient->Text(2), patient->Text(3)},
@@ -91,7 +91,7 @@ Result<domain::ExistingState> LoadExisting(Connection& conn,
     if (!state.visits_by_number.contains(number) && !absent_visits.contains(number)) {
       visit->Bind(1, number);
       auto found = visit->Step();
-      if (!found) return ErrorOf(found);
+      if (!found) return found.error();
       if (*found) {
         domain::StoredVisit v{visit->Int(0),
                               visit->Int(1),
@@ -111,7 +111,7 @@ Result<domain::ExistingState> LoadExisting(Connection& conn,
 Status UpsertPerson(Connection& conn, std::int64_t id, const domain::Person& person,
                     const domain::Position& pos) {
   auto s = conn.Prepare(kUpsertPerson, "write person");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, id)
       .Bind(2, person.first_name)
       .Bind(3, person.last_name)
@@ -130,13 +130,13 @@ Result<std::vector<std::int64_t>> InsertPatients(Connection& conn, const domain:
   for (const auto& p : plan.new_patients) {
     {
       auto s = conn.Prepare(kInsertPatient, "insert patient");
-      if (!s) return ErrorOf(s);
+      if (!s) return s.error();
       s->Bind(1, p.mrn).Bind(2, domain::FoldCase(p.mrn));
-      if (auto run = s->Run(); !run) return ErrorOf(run);
+      if (auto run = s->Run(); !run) return run.error();
     }
     ids.push_back(conn.LastInsertRowid());
     if (auto person = UpsertPerson(conn, ids.back(), p.person, p.pos); !person) {
-      return ErrorOf(person);
+      return person.error();
     }
   }
   return ids;
@@ -152,33 +152,33 @@ Status WriteVisits(Connection& conn, const domain::BatchPlan& plan,
       patient_id = new_patient_ids[index];
     }
     auto s = conn.Prepare(kInsertVisit, "insert visit");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, v.visit_account_number)
         .Bind(2, patient_id)
         .Bind(3, v.visit_date)
         .Bind(4, v.reason)
         .Bind(5, v.pos.task_seq)
         .Bind(6, v.pos.row);
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
   }
   for (const auto& v : plan.visit_updates) {
     auto s = conn.Prepare(kUpdateVisit, "update visit");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, v.id)
         .Bind(2, v.visit_date)
         .Bind(3, v.reason)
         .Bind(4, v.pos.task_seq)
         .Bind(5, v.pos.row);
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
   }
   return {};
 }
 
 Status WritePlan(Connection& conn, const domain::BatchPlan& plan) {
   auto ids = InsertPatients(conn, plan);
-  if (!ids) return ErrorOf(ids);
+  if (!ids) return ids.error();
   for (const auto& u : plan.patient_updates) {
-    if (auto person = UpsertPerson(conn, u.id, u.person, u.pos); !person) return ErrorOf(person);
+    if (auto person = UpsertPerson(conn, u.id, u.person, u.pos); !person) return person.error();
   }
   return WriteVisits(conn, plan, *ids);
 }
@@ -189,9 +189,9 @@ Status StoreErrors(Connection& conn, const ports::BatchInput& batch,
                    const domain::BatchPlan& plan) {
   if (batch.row_errors.empty() && plan.errors.empty()) return {};
   auto count = conn.Prepare(kCountTaskErrors, "count task errors");
-  if (!count) return ErrorOf(count);
+  if (!count) return count.error();
   count->Bind(1, batch.task_id);
-  if (auto row = count->Step(); !row) return ErrorOf(row);
+  if (auto row = count->Step(); !row) return row.error();
   auto stored = static_cast<std::size_t>(count->Int(0));
   if (stored >= domain::kMaxStoredRowErrors) return {};
   std::vector<domain::RowError> merged;
@@ -203,14 +203,14 @@ Status StoreErrors(Connection& conn, const ports::BatchInput& batch,
   for (std::size_t i = 0; i < merged.size() && i < room; ++i) {
     const auto& e = merged[i];
     auto s = conn.Prepare(kInsertTaskError, "insert task error");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, batch.task_id).Bind(2, e.row).Bind(4, e.message);
     if (e.field) {
       s->Bind(3, domain::FieldName(*e.field));
     } else {
       s->BindNull(3);
     }
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
   }
   return {};
 }
@@ -220,7 +220,7 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
   const auto& c = plan.counters;
   auto rows = static_cast<std::int64_t>(batch.rows.size());
   auto s = conn.Prepare(kAddTaskProgress, "update task progress");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, batch.task_id)
       .Bind(2, rows + batch.rejected_rows)
       .Bind(3, c.patients_created)
@@ -234,7 +234,7 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
       .Bind(11, batch.total_records)
       .Bind(12, std::int64_t{batch.mark_progress ? 1 : 0});
   auto row = s->Step();
-  if (!row) return ErrorOf(row);
+  if (!row) return row.error();
   if (!*row) return NotFound("task not found");
   domain::TaskCounters out;
   out.total_records = s->Int(0);
@@ -246,7 +246,7 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
   out.visits_updated = s->Int(6);
   out.visits_unchanged = s->Int(7);
   out.error_count = s->Int(8);
-  if (auto done = s->Run(); !done) return ErrorOf(done);
+  if (auto done = s->Run(); !done) return done.error();
   return out;
 }
 
@@ -254,12 +254,12 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
 
 Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
   return db_->Write([&](Connection& conn) -> Result<domain::TaskCounters> {
-    if (auto task = CheckTask(conn, batch); !task) return ErrorOf(task);
+    if (auto task = CheckTask(conn, batch); !task) return task.error();
     auto existing = LoadExisting(conn, batch.rows);
-    if (!existing) return ErrorOf(existing);
+    if (!existing) return existing.error();
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
-    if (auto written = WritePlan(conn, plan); !written) return ErrorOf(written);
-    if (auto errors = StoreErrors(conn, batch, plan); !errors) return ErrorOf(errors);
+    if (auto written = WritePlan(conn, plan); !written) return written.error();
+    if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     return AddProgress(conn, batch, plan);
   });
 }
@@ -267,7 +267,7 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
 Status SqliteRecordStore::Check() {
   return db_->Read([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kPing, "ping");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     return s->Run();
   });
 }

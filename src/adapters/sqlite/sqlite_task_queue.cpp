@@ -55,9 +55,9 @@ std::chrono::system_clock::time_point SqliteTaskQueue::Now() const {
 Status SqliteTaskQueue::Enqueue(std::string_view task_id) {
   auto cleared = db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kClearLeaseOfTask, "enqueue task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task_id);
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
     if (conn.Changes() == 0) return NotFound("task not found");
     return {};
   });
@@ -75,13 +75,13 @@ Result<std::optional<ports::ClaimedTask>> SqliteTaskQueue::TryClaim(std::string_
   return db_->Write([&](Connection& conn) -> Result<std::optional<ports::ClaimedTask>> {
     auto now = Now();
     auto s = conn.Prepare(kClaimNext, "claim task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, worker_id).Bind(2, token).Bind(3, ToMicros(now + lease_)).Bind(4, ToMicros(now));
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return std::optional<ports::ClaimedTask>();
     ports::ClaimedTask claimed{s->Text(0), token};
-    if (auto done = s->Run(); !done) return ErrorOf(done);
+    if (auto done = s->Run(); !done) return done.error();
     return std::optional<ports::ClaimedTask>(std::move(claimed));
   });
 }
@@ -115,9 +115,9 @@ Result<std::optional<ports::ClaimedTask>> SqliteTaskQueue::Claim(std::string_vie
 Status SqliteTaskQueue::Extend(const ports::ClaimedTask& task) {
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kExtendLease, "extend lease");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task.task_id).Bind(2, task.receipt).Bind(3, ToMicros(Now() + lease_));
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
     if (conn.Changes() == 0) return Conflict("lease lost: another worker holds the task");
     return {};
   });
@@ -126,7 +126,7 @@ Status SqliteTaskQueue::Extend(const ports::ClaimedTask& task) {
 Status SqliteTaskQueue::ClearLease(const ports::ClaimedTask& task) {
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kClearLeaseWithToken, "clear lease");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task.task_id).Bind(2, task.receipt);
     return s->Run();
   });
@@ -149,9 +149,9 @@ Status SqliteTaskQueue::Release(const ports::ClaimedTask& task) {
 Result<std::int64_t> SqliteTaskQueue::Depth() {
   return db_->Read([&](Connection& conn) -> Result<std::int64_t> {
     auto s = conn.Prepare(kCountUnfinished, "queue depth");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     return s->Int(0);
   });
 }
@@ -159,7 +159,7 @@ Result<std::int64_t> SqliteTaskQueue::Depth() {
 Status SqliteTaskQueue::Check() {
   return db_->Read([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kPing, "ping");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     return s->Run();
   });
 }

@@ -72,21 +72,21 @@ Error TaskNotFound() { return NotFound("task not found"); }
 // The task's state, or nullopt when there is no such task.
 Result<std::optional<TaskState>> LoadState(Connection& conn, std::string_view task_id) {
   auto s = conn.Prepare(kSelectState, "read task state");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, task_id);
   auto row = s->Step();
-  if (!row) return ErrorOf(row);
+  if (!row) return row.error();
   if (!*row) return std::optional<TaskState>();
   return domain::TaskStateFromName(s->Text(0));
 }
 
 Status LoadErrors(Connection& conn, ports::TaskRecord& task) {
   auto s = conn.Prepare(kSelectTaskErrors, "read task errors");
-  if (!s) return ErrorOf(s);
+  if (!s) return s.error();
   s->Bind(1, task.task_id).Bind(2, static_cast<std::int64_t>(domain::kMaxStoredRowErrors));
   for (;;) {
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return {};
     domain::RowError e;
     e.row = s->Int(0);
@@ -101,16 +101,16 @@ Status LoadErrors(Connection& conn, ports::TaskRecord& task) {
 Result<ports::TaskRecord> SqliteTaskStore::CreateTask(const ports::NewTask& task) {
   return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
     auto s = conn.Prepare(kInsertTask, "insert task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task.task_id)
         .Bind(2, task.csv_filename)
         .Bind(3, task.records_received)
         .Bind(4, ToMicros(task.created_at));
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return Internal("sqlite: insert task returned no row");
     auto record = ReadTask(*s);
-    if (auto done = s->Run(); !done) return ErrorOf(done);
+    if (auto done = s->Run(); !done) return done.error();
     return record;
   });
 }
@@ -118,14 +118,14 @@ Result<ports::TaskRecord> SqliteTaskStore::CreateTask(const ports::NewTask& task
 Result<ports::TaskRecord> SqliteTaskStore::GetTask(std::string_view task_id, bool with_errors) {
   return db_->Read([&](Connection& conn) -> Result<ports::TaskRecord> {
     auto s = conn.Prepare(kSelectTask, "read task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task_id);
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) return TaskNotFound();
     auto record = ReadTask(*s);
     if (with_errors) {
-      if (auto loaded = LoadErrors(conn, record); !loaded) return ErrorOf(loaded);
+      if (auto loaded = LoadErrors(conn, record); !loaded) return loaded.error();
     }
     return record;
   });
@@ -138,16 +138,16 @@ Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64
   return db_->Read([&](Connection& conn) -> Result<ports::TaskPage> {
     ports::TaskPage out;
     auto count = conn.Prepare(kCountTasks, "count tasks");
-    if (!count) return ErrorOf(count);
-    if (auto row = count->Step(); !row) return ErrorOf(row);
+    if (!count) return count.error();
+    if (auto row = count->Step(); !row) return row.error();
     out.total = count->Int(0);
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
     auto s = conn.Prepare(kSelectTaskPage, "list tasks");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, page_size).Bind(2, (page - 1) * page_size);
     for (;;) {
       auto row = s->Step();
-      if (!row) return ErrorOf(row);
+      if (!row) return row.error();
       if (!*row) return out;
       out.tasks.push_back(ReadTask(*s));
     }
@@ -157,12 +157,12 @@ Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64
 Status SqliteTaskStore::MarkStarted(std::string_view task_id, ports::TimePoint now) {
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kMarkStarted, "mark task started");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task_id).Bind(2, ToMicros(now));
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
     if (conn.Changes() > 0) return {};
     auto state = LoadState(conn, task_id);
-    if (!state) return ErrorOf(state);
+    if (!state) return state.error();
     if (!*state) return TaskNotFound();
     if (domain::IsFinished(**state)) return Conflict("task is already finished");
     return {};
@@ -177,12 +177,12 @@ Status SqliteTaskStore::FinishTask(std::string_view task_id, TaskState final_sta
   }
   return db_->Write([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kFinishTask, "finish task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task_id)
         .Bind(2, domain::TaskStateName(final_state))
         .Bind(3, failure_reason)
         .Bind(4, ToMicros(now));
-    if (auto run = s->Run(); !run) return ErrorOf(run);
+    if (auto run = s->Run(); !run) return run.error();
     if (conn.Changes() == 0) return TaskNotFound();
     return {};
   });
@@ -191,22 +191,22 @@ Status SqliteTaskStore::FinishTask(std::string_view task_id, TaskState final_sta
 Result<ports::TaskRecord> SqliteTaskStore::ResetForReplay(std::string_view task_id) {
   return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
     auto s = conn.Prepare(kResetTask, "reset task");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     s->Bind(1, task_id);
     auto row = s->Step();
-    if (!row) return ErrorOf(row);
+    if (!row) return row.error();
     if (!*row) {
       auto state = LoadState(conn, task_id);
-      if (!state) return ErrorOf(state);
+      if (!state) return state.error();
       if (!*state) return TaskNotFound();
       return Conflict("task is not finished");
     }
     auto record = ReadTask(*s);
-    if (auto done = s->Run(); !done) return ErrorOf(done);
+    if (auto done = s->Run(); !done) return done.error();
     auto del = conn.Prepare(kDeleteTaskErrors, "delete task errors");
-    if (!del) return ErrorOf(del);
+    if (!del) return del.error();
     del->Bind(1, task_id);
-    if (auto run = del->Run(); !run) return ErrorOf(run);
+    if (auto run = del->Run(); !run) return run.error();
     return record;
   });
 }
@@ -219,10 +219,10 @@ Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
                                              {TaskState::kSuccess, 0},
                                              {TaskState::kFailure, 0}};
     auto s = conn.Prepare(kCountByState, "count tasks by state");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     for (;;) {
       auto row = s->Step();
-      if (!row) return ErrorOf(row);
+      if (!row) return row.error();
       if (!*row) return out;
       if (auto state = domain::TaskStateFromName(s->Text(0))) out[*state] += s->Int(1);
     }
@@ -232,7 +232,7 @@ Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
 Status SqliteTaskStore::Check() {
   return db_->Read([&](Connection& conn) -> Status {
     auto s = conn.Prepare(kPing, "ping");
-    if (!s) return ErrorOf(s);
+    if (!s) return s.error();
     return s->Run();
   });
 }

@@ -31,7 +31,7 @@ std::variant<std::unique_ptr<IdempotencyScope>, Response> IdempotencyScope::Open
   if (!key) return std::unique_ptr<IdempotencyScope>(new IdempotencyScope(gate, std::nullopt));
   if (!app::IdempotencyGate::IsValidKey(*key)) return InvalidKeyResponse();
   Result<app::IdempotencyGate::Start> start = gate.Begin(*key);
-  if (!start) return ErrorResponse(ErrorOf(start));
+  if (!start) return ErrorResponse(start.error());
   using Kind = app::IdempotencyGate::Start::Kind;
   if (start->kind == Kind::kInProgress) {
     return DetailResponse(409, "A request with this Idempotency-Key is still being handled");
@@ -52,10 +52,10 @@ void IdempotencyScope::Update(std::string_view body_bytes) {
 Response IdempotencyScope::Replay() {
   Result<std::string> stored = app::IdempotencyGate::Decide(*repeat_, hasher_->HexDigest());
   if (!stored) {
-    if (ErrorOf(stored).code == ErrorCode::kConflict) {
+    if (stored.error().code == ErrorCode::kConflict) {
       return DetailResponse(409, "Idempotency-Key was already used with a different request body");
     }
-    return ErrorResponse(ErrorOf(stored));
+    return ErrorResponse(stored.error());
   }
   Response r;
   r.status = 200;
@@ -68,7 +68,7 @@ Response IdempotencyScope::Settle(Response response) {
   held_ = false;
   if (response.status >= 200 && response.status < 300) {
     Status done = gate_.Complete(*key_, hasher_->HexDigest(), response.body);
-    if (!done) spdlog::warn("could not record an idempotent response: {}", ErrorOf(done).message);
+    if (!done) spdlog::warn("could not record an idempotent response: {}", done.error().message);
   } else if (!gate_.Abandon(*key_)) {
     spdlog::warn("could not release an idempotency key");
   }

@@ -68,10 +68,10 @@ Response IngestHandler::IngestParsed(std::string_view body) {
   Result<app::IngestReceipt> receipt =
       ingest_.IngestRecords(batch.records, batch.structural, problems);
   if (!receipt) {
-    if (ErrorOf(receipt).code == ErrorCode::kInvalidArgument && !problems.empty()) {
+    if (receipt.error().code == ErrorCode::kInvalidArgument && !problems.empty()) {
       return RecordProblemsResponse(problems);
     }
-    return ErrorResponse(ErrorOf(receipt));
+    return ErrorResponse(receipt.error());
   }
   return ReceiptResponse(*receipt);
 }

@@ -51,7 +51,7 @@ Response PatientHandlers::List(Request& request) {
   filter.first_name = QueryString(request, "first_name");
   filter.last_name = QueryString(request, "last_name");
   Result<ports::PatientPage> page = patients_.List(filter, p.page, p.page_size);
-  if (!page) return ErrorResponse(ErrorOf(page));
+  if (!page) return ErrorResponse(page.error());
   json::array patients;
   patients.reserve(page->patients.size());
   for (const ports::PatientView& patient : page->patients) patients.push_back(PatientJson(patient));
@@ -75,8 +75,8 @@ Response PatientHandlers::Get(Request& request) {
   if (parsed == IntParse::kOutOfRange) return PatientNotFound(text);
   Result<ports::PatientView> patient = patients_.Get(id);
   if (!patient) {
-    if (ErrorOf(patient).code == ErrorCode::kNotFound) return PatientNotFound(std::to_string(id));
-    return ErrorResponse(ErrorOf(patient));
+    if (patient.error().code == ErrorCode::kNotFound) return PatientNotFound(std::to_string(id));
+    return ErrorResponse(patient.error());
   }
   return JsonResponse(200, PatientJson(*patient));
 }

@@ -108,7 +108,7 @@ json::value TaskStatusJson(const ports::TaskRecord& task) {
 Response TaskHandlers::Get(Request& request) {
   const std::string& id = request.Param("task_id");
   Result<ports::TaskRecord> task = tasks_.Get(id);
-  if (!task) return TaskError(ErrorOf(task), id);
+  if (!task) return TaskError(task.error(), id);
   return JsonResponse(200, TaskStatusJson(*task));
 }
 
@@ -117,7 +117,7 @@ Response TaskHandlers::List(Request& request) {
   if (auto* early = std::get_if<Response>(&paging)) return std::move(*early);
   const Paging& p = std::get<Paging>(paging);
   Result<ports::TaskPage> page = tasks_.List(p.page, p.page_size);
-  if (!page) return ErrorResponse(ErrorOf(page));
+  if (!page) return ErrorResponse(page.error());
   json::array tasks;
   tasks.reserve(page->tasks.size());
   for (const ports::TaskRecord& task : page->tasks) tasks.push_back(TaskSummaryJson(task));
@@ -131,11 +131,11 @@ Response TaskHandlers::Replay(Request& request) {
   const std::string& id = request.Param("task_id");
   Result<ports::TaskRecord> task = tasks_.Replay(id);
   if (!task) {
-    if (ErrorOf(task).code == ErrorCode::kConflict) {
+    if (task.error().code == ErrorCode::kConflict) {
       return DetailResponse(
           409, "Task " + id + " is not finished; only a finished task can be replayed");
     }
-    return TaskError(ErrorOf(task), id);
+    return TaskError(task.error(), id);
   }
   return JsonResponse(202, TaskStatusJson(*task));
 }

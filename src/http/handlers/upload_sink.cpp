@@ -32,7 +32,7 @@ std::optional<Response> UploadSink::Begin() {
   scope_ = std::move(std::get<std::unique_ptr<IdempotencyScope>>(opened));
   if (scope_->is_repeat()) return std::nullopt;
   Result<std::unique_ptr<app::UploadSession>> session = ingest_.BeginUpload(format_);
-  if (!session) return Fail(ErrorOf(session));
+  if (!session) return Fail(session.error());
   session_ = std::move(*session);
   return std::nullopt;
 }
@@ -46,14 +46,14 @@ std::optional<Response> UploadSink::Feed(std::string_view bytes) {
   scope_->Update(bytes);
   if (!session_) return std::nullopt;
   Status fed = session_->Feed(bytes);
-  if (!fed) return Fail(ErrorOf(fed));
+  if (!fed) return Fail(fed.error());
   return std::nullopt;
 }
 
 Response UploadSink::Finish() {
   if (scope_->is_repeat()) return scope_->Replay();
   Result<app::IngestReceipt> receipt = session_->Finish();
-  if (!receipt) return Fail(ErrorOf(receipt));
+  if (!receipt) return Fail(receipt.error());
   session_.reset();
   return scope_->Settle(ReceiptResponse(*receipt));
 }

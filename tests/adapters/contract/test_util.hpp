@@ -1,4 +1,4 @@
-// Helpers shared by the adapter contract suites: ASSERT_OK / EXPECT_OK, ErrorOf, a temp folder
+// Helpers shared by the adapter contract suites: ASSERT_OK / EXPECT_OK, a temp folder
 // per test and a manual clock.
 #pragma once
 
