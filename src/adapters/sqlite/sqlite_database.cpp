@@ -265,6 +265,14 @@ Status SqliteDatabase::ApplyMigration(int version, std::string_view name, std::s
   });
 }
 
+Status SqliteDatabase::Ping() {
+  return Read([&](Connection& conn) -> Status {
+    auto s = conn.Prepare("SELECT 1", "ping");
+    if (!s) return s.error();
+    return s->Run();
+  });
+}
+
 Result<int> SqliteDatabase::SchemaVersion() {
   return Read([&](Connection& conn) -> Result<int> {
     auto stmt = conn.Prepare(kSelectMaxVersion, "read schema_version");

@@ -142,6 +142,8 @@ class SqliteDatabase {
   Status Migrate();
   // Highest applied migration version (0 when none).
   Result<int> SchemaVersion();
+  // Cheap reachability probe for the stores' Check(): runs SELECT 1 on a pooled connection.
+  Status Ping();
 
   // Runs `fn(Connection&)` inside BEGIN IMMEDIATE … COMMIT; `fn` returns Result<T> (or Status).
   // On an error from `fn` or COMMIT the transaction is rolled back. Busy/locked → the whole

@@ -46,7 +46,6 @@ constexpr std::string_view kAddTaskProgress =
     " WHERE task_id = ?1"
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
-constexpr std::string_view kPing = "SELECT 1";
 
 Status CheckTask(Connection& conn, const ports::BatchInput& batch) {
   auto s = conn.Prepare(kSelectTaskProgress, "read task progress");
@@ -264,12 +263,6 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
   });
 }
 
-Status SqliteRecordStore::Check() {
-  return db_->Read([&](Connection& conn) -> Status {
-    auto s = conn.Prepare(kPing, "ping");
-    if (!s) return s.error();
-    return s->Run();
-  });
-}
+Status SqliteRecordStore::Check() { return db_->Ping(); }
 
 }  // namespace intake::adapters::sqlite

@@ -23,7 +23,6 @@ constexpr std::string_view kClearLeaseWithToken =
     " WHERE task_id = ?1 AND lease_token = ?2";
 constexpr std::string_view kCountUnfinished =
     "SELECT COUNT(*) FROM tasks WHERE state IN ('PENDING', 'STARTED', 'PROGRESS')";
-constexpr std::string_view kPing = "SELECT 1";
 
 // 128 random bits as 32 hex digits.
 std::string NewLeaseToken() {
@@ -156,13 +155,7 @@ Result<std::int64_t> SqliteTaskQueue::Depth() {
   });
 }
 
-Status SqliteTaskQueue::Check() {
-  return db_->Read([&](Connection& conn) -> Status {
-    auto s = conn.Prepare(kPing, "ping");
-    if (!s) return s.error();
-    return s->Run();
-  });
-}
+Status SqliteTaskQueue::Check() { return db_->Ping(); }
 
 void SqliteTaskQueue::WakeAll() {
   {

@@ -39,7 +39,6 @@ constexpr std::string_view kResetTask =
     " RETURNING " INTAKE_TASK_COLUMNS;
 constexpr std::string_view kDeleteTaskErrors = "DELETE FROM task_errors WHERE task_id = ?1";
 constexpr std::string_view kCountByState = "SELECT state, COUNT(*) FROM tasks GROUP BY state";
-constexpr std::string_view kPing = "SELECT 1";
 
 #undef INTAKE_TASK_COLUMNS
 
@@ -229,12 +228,6 @@ Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
   });
 }
 
-Status SqliteTaskStore::Check() {
-  return db_->Read([&](Connection& conn) -> Status {
-    auto s = conn.Prepare(kPing, "ping");
-    if (!s) return s.error();
-    return s->Run();
-  });
-}
+Status SqliteTaskStore::Check() { return db_->Ping(); }
 
 }  // namespace intake::adapters::sqlite
