@@ -14,5 +14,6 @@ struct Migration {
 };
 
 extern const std::vector<Migration> kSqlite;
+extern const std::vector<Migration> kPostgres;
 
 }  // namespace intake::migrations

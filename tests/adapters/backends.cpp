@@ -3,12 +3,19 @@
 #include "adapters/contract/backend.hpp"
 #include "adapters/contract/object_store_contract.hpp"
 #include "adapters/file/file_backend.hpp"
+#include "adapters/postgres/pg_backend.hpp"
+#include "adapters/redis/redis_backend.hpp"
+#include "adapters/s3/s3_backend.hpp"
 #include "adapters/sqlite/sqlite_backend.hpp"
 
 namespace intake::adapters::testing {
 
-std::vector<BackendFactory> AllBackends() { return {SqliteBackendFactory()}; }
+std::vector<BackendFactory> AllBackends() {
+  return {SqliteBackendFactory(), PostgresBackendFactory(), RedisQueueBackendFactory()};
+}
 
-std::vector<ObjectStoreFactory> AllObjectStores() { return {FileObjectStoreFactory()}; }
+std::vector<ObjectStoreFactory> AllObjectStores() {
+  return {FileObjectStoreFactory(), S3ObjectStoreFactory()};
+}
 
 }  // namespace intake::adapters::testing
