@@ -1,0 +1,129 @@
+// PgRecordStore's read side: ListPatients and GetPatient.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "adapters/postgres/pg_array.hpp"
+#include "adapters/postgres/pg_record_store.hpp"
+#include "domain/case_fold.hpp"
+
+namespace intake::adapters::postgres {
+namespace {
+
+constexpr std::int64_t kMaxPageSize = 100;
+
+// The count, the page and its visits from one snapshot.
+constexpr std::string_view kSnapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+constexpr std::string_view kPatientColumns =
+    "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
+    " COALESCE(pe.birth_date, '')";
+constexpr std::string_view kPatientFrom = " FROM patients p LEFT JOIN persons pe ON pe.id = p.id";
+constexpr std::string_view kSelectPatient =
+    "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
+    " COALESCE(pe.birth_date, '')"
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.id = $1";
+constexpr std::string_view kSelectVisitsOfPatients =
+    "SELECT patient_id, id, visit_account_number, visit_date, reason FROM visits"
+    " WHERE patient_id = ANY($1::bigint[]) ORDER BY patient_id, visit_date, id";
+
+// " WHERE col LIKE $1 AND …" for the filters given, with their patterns as parameters.
+struct FilterSql {
+  std::string where;
+  std::vector<PgParam> params;
+};
+
+FilterSql BuildFilter(const ports::PatientFilter& filter) {
+  FilterSql out;
+  auto add = [&](const std::optional<std::string>& needle, std::string_view column) {
+    if (!needle) return;
+    out.params.emplace_back(ContainsPattern(domain::FoldCase(*needle)));
+    out.where += out.where.empty() ? " WHERE " : " AND ";
+    out.where += std::string(column) + " LIKE $" + std::to_string(out.params.size());
+  };
+  add(filter.mrn, "p.mrn_folded");
+  add(filter.first_name, "pe.first_name_folded");
+  add(filter.last_name, "pe.last_name_folded");
+  return out;
+}
+
+ports::PatientView ReadPatient(const PgResult& r, int row) {
+  ports::PatientView p;
+  p.id = r.Int(row, 0);
+  p.mrn = r.Text(row, 1);
+  p.person = {r.Text(row, 2), r.Text(row, 3), r.Text(row, 4)};
+  return p;
+}
+
+// Loads the visits of `patients` (one query) in API order.
+Status LoadVisits(PgConnection& conn, std::vector<ports::PatientView>& patients) {
+  if (patients.empty()) return {};
+  std::unordered_map<std::int64_t, ports::PatientView*> by_id;
+  ArrayLiteral ids;
+  for (auto& p : patients) {
+    by_id.emplace(p.id, &p);
+    ids.Add(p.id);
+  }
+  auto r = conn.Exec(kSelectVisitsOfPatients, {ids.Take()}, "load visits");
+  if (!r) return r.error();
+  for (int i = 0; i < r->rows(); ++i) {
+    auto it = by_id.find(r->Int(i, 0));
+    if (it == by_id.end()) continue;
+    it->second->visits.push_back({r->Int(i, 1), r->Text(i, 2), r->Text(i, 3), r->Text(i, 4)});
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string ContainsPattern(std::string_view needle) {
+  std::string out = "%";
+  for (char c : needle) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('%');
+  return out;
+}
+
+Result<ports::PatientPage> PgRecordStore::ListPatients(const ports::PatientFilter& filter,
+                                                       std::int64_t page, std::int64_t page_size) {
+  if (page < 1 || page_size < 1 || page_size > kMaxPageSize) {
+    return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
+  }
+  FilterSql f = BuildFilter(filter);
+  return db_->Transaction([&](PgConnection& conn) -> Result<ports::PatientPage> {
+    ports::PatientPage out;
+    if (auto snap = conn.Script(kSnapshot, "read snapshot"); !snap) return snap.error();
+    std::string count_sql = "SELECT COUNT(*)" + std::string(kPatientFrom) + f.where;
+    auto count = conn.ExecOnce(count_sql, f.params, "count patients");
+    if (!count) return count.error();
+    out.total = count->Int(0, 0);
+    if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
+    std::vector<PgParam> params = f.params;
+    params.emplace_back(page_size);
+    params.emplace_back((page - 1) * page_size);
+    std::string page_sql = std::string(kPatientColumns) + std::string(kPatientFrom) + f.where +
+                           " ORDER BY p.id LIMIT $" + std::to_string(params.size() - 1) +
+                           " OFFSET $" + std::to_string(params.size());
+    auto rows = conn.ExecOnce(page_sql, params, "list patients");
+    if (!rows) return rows.error();
+    for (int i = 0; i < rows->rows(); ++i) out.patients.push_back(ReadPatient(*rows, i));
+    if (auto visits = LoadVisits(conn, out.patients); !visits) return visits.error();
+    return out;
+  });
+}
+
+Result<ports::PatientView> PgRecordStore::GetPatient(std::int64_t id) {
+  return db_->Transaction([&](PgConnection& conn) -> Result<ports::PatientView> {
+    if (auto snap = conn.Script(kSnapshot, "read snapshot"); !snap) return snap.error();
+    auto r = conn.Exec(kSelectPatient, {id}, "read patient");
+    if (!r) return r.error();
+    if (r->rows() == 0) return NotFound("Patient with ID " + std::to_string(id) + " not found");
+    std::vector<ports::PatientView> one{ReadPatient(*r, 0)};
+    if (auto visits = LoadVisits(conn, one); !visits) return visits.error();
+    return std::move(one.front());
+  });
+}
+
+}  // namespace intake::adapters::postgres

@@ -1,0 +1,284 @@
+// ApplyBatch and Check; the read queries live in pg_patient_queries.cpp.
+#include "adapters/postgres/pg_record_store.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "adapters/postgres/pg_array.hpp"
+#include "domain/case_fold.hpp"
+
+namespace intake::adapters::postgres {
+namespace {
+
+// Serializes ApplyBatch per schema, across processes (two-key advisory lock: class, schema hash).
+constexpr std::string_view kLockApply =
+    "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
+constexpr std::string_view kSelectTaskProgress =
+    "SELECT seq, rows_done, state FROM tasks WHERE task_id = $1 FOR UPDATE";
+constexpr std::string_view kLoadPatients =
+    "SELECT p.mrn, p.id, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
+    " COALESCE(pe.birth_date, ''), COALESCE(pe.src_seq, 0), COALESCE(pe.src_row, 0)"
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.mrn = ANY($1::text[])";
+constexpr std::string_view kLoadVisits =
+    "SELECT visit_account_number, id, patient_id, visit_date, reason, src_seq, src_row"
+    " FROM visits WHERE visit_account_number = ANY($1::text[])";
+// Ids follow array order (ORDER BY the ordinality), as the plan's creation order.
+constexpr std::string_view kInsertPatients =
+    "INSERT INTO patients (mrn, mrn_folded)"
+    " SELECT m, f FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, f, n) ORDER BY n"
+    " RETURNING id, mrn";
+constexpr std::string_view kUpsertPersons =
+    "INSERT INTO persons (id, first_name, last_name, birth_date, first_name_folded,"
+    " last_name_folded, src_seq, src_row)"
+    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    " $6::text[], $7::bigint[], $8::bigint[])"
+    " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
+    " last_name = excluded.last_name, birth_date = excluded.birth_date,"
+    " first_name_folded = excluded.first_name_folded, last_name_folded = excluded.last_name_folded,"
+    " src_seq = excluded.src_seq, src_row = excluded.src_row";
+constexpr std::string_view kInsertVisits =
+    "INSERT INTO visits (visit_account_number, patient_id, visit_date, reason, src_seq, src_row)"
+    " SELECT v, p, d, r, s, w FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[],"
+    " $5::bigint[], $6::bigint[]) WITH ORDINALITY AS u(v, p, d, r, s, w, n) ORDER BY n";
+constexpr std::string_view kUpdateVisits =
+    "UPDATE visits v SET visit_date = u.d, reason = u.r, src_seq = u.s, src_row = u.w"
+    " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
+    " AS u(id, d, r, s, w) WHERE v.id = u.id";
+constexpr std::string_view kCountTaskErrors = "SELECT COUNT(*) FROM task_errors WHERE task_id = $1";
+constexpr std::string_view kInsertTaskErrors =
+    "INSERT INTO task_errors (task_id, row, field, message)"
+    " SELECT $1, r, f, m FROM unnest($2::bigint[], $3::text[], $4::text[])"
+    " WITH ORDINALITY AS u(r, f, m, n) ORDER BY n";
+constexpr std::string_view kAddTaskProgress =
+    "UPDATE tasks SET processed_records = processed_records + $2,"
+    " patients_created = patients_created + $3, patients_updated = patients_updated + $4,"
+    " patients_unchanged = patients_unchanged + $5, visits_created = visits_created + $6,"
+    " visits_updated = visits_updated + $7, visits_unchanged = visits_unchanged + $8,"
+    " error_count = error_count + $9, rows_done = $10,"
+    " total_records = COALESCE($11::bigint, total_records),"
+    " state = CASE WHEN $12::boolean AND state IN ('PENDING', 'STARTED') THEN 'PROGRESS'"
+    " ELSE state END"
+    " WHERE task_id = $1"
+    " RETURNING total_records, processed_records, patients_created, patients_updated,"
+    " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
+
+Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
+  if (auto locked = conn.Exec(kLockApply, {}, "lock apply"); !locked) return locked.error();
+  auto r = conn.Exec(kSelectTaskProgress, {batch.task_id}, "read task progress");
+  if (!r) return r.error();
+  if (r->rows() == 0) return NotFound("task not found");
+  if (r->Int(0, 0) != batch.task_seq)
+    return InvalidArgument("batch task_seq differs from the task's");
+  if (r->Int(0, 1) != batch.rows_done_before) return Conflict("task progress moved: lease lost");
+  auto state = domain::TaskStateFromName(r->Text(0, 2));
+  if (state && domain::IsFinished(*state)) return Conflict("task is already finished");
+  return {};
+}
+
+Result<domain::ExistingState> LoadExisting(PgConnection& conn,
+                                           const std::vector<domain::RowInput>& rows) {
+  domain::ExistingState state;
+  if (rows.empty()) return state;
+  std::unordered_set<std::string_view> mrns;
+  std::unordered_set<std::string_view> numbers;
+  ArrayLiteral mrn_array;
+  ArrayLiteral number_array;
+  for (const auto& input : rows) {
+    if (mrns.insert(input.record.mrn).second) mrn_array.Add(input.record.mrn);
+    if (numbers.insert(input.record.visit_account_number).second) {
+      number_array.Add(input.record.visit_account_number);
+    }
+  }
+  auto patients = conn.Exec(kLoadPatients, {mrn_array.Take()}, "load patients");
+  if (!patients) return patients.error();
+  for (int i = 0; i < patients->rows(); ++i) {
+    const auto& r = *patients;
+    state.patients_by_mrn.emplace(
+        r.Text(i, 0),
+        domain::StoredPatient{
+            r.Int(i, 1), {r.Text(i, 2), r.Text(i, 3), r.Text(i, 4)}, {r.Int(i, 5), r.Int(i, 6)}});
+  }
+  auto visits = conn.Exec(kLoadVisits, {number_array.Take()}, "load visits");
+  if (!visits) return visits.error();
+  for (int i = 0; i < visits->rows(); ++i) {
+    const auto& r = *visits;
+    state.visits_by_number.emplace(
+        r.Text(i, 0),
+        domain::StoredVisit{
+            r.Int(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), {r.Int(i, 5), r.Int(i, 6)}});
+  }
+  return state;
+}
+
+// Inserts the plan's new patients; their ids in plan order.
+Result<std::vector<std::int64_t>> InsertPatients(PgConnection& conn,
+                                                 const domain::BatchPlan& plan) {
+  std::vector<std::int64_t> ids;
+  if (plan.new_patients.empty()) return ids;
+  ArrayLiteral mrns;
+  ArrayLiteral folded;
+  for (const auto& p : plan.new_patients) {
+    mrns.Add(p.mrn);
+    folded.Add(domain::FoldCase(p.mrn));
+  }
+  auto r = conn.Exec(kInsertPatients, {mrns.Take(), folded.Take()}, "insert patients");
+  if (!r) return r.error();
+  std::unordered_map<std::string, std::int64_t> by_mrn;
+  for (int i = 0; i < r->rows(); ++i) by_mrn.emplace(r->Text(i, 1), r->Int(i, 0));
+  ids.reserve(plan.new_patients.size());
+  for (const auto& p : plan.new_patients) {
+    auto it = by_mrn.find(p.mrn);
+    if (it == by_mrn.end()) return Internal("postgres: inserted patient id missing");
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+Status UpsertPersons(PgConnection& conn, const domain::BatchPlan& plan,
+                     const std::vector<std::int64_t>& new_ids) {
+  ArrayLiteral id, first, last, birth, first_folded, last_folded, seq, row;
+  auto add = [&](std::int64_t person_id, const domain::Person& p, const domain::Position& pos) {
+    id.Add(person_id);
+    first.Add(p.first_name);
+    last.Add(p.last_name);
+    birth.Add(p.birth_date);
+    first_folded.Add(domain::FoldCase(p.first_name));
+    last_folded.Add(domain::FoldCase(p.last_name));
+    seq.Add(pos.task_seq);
+    row.Add(pos.row);
+  };
+  for (std::size_t i = 0; i < plan.new_patients.size(); ++i) {
+    add(new_ids[i], plan.new_patients[i].person, plan.new_patients[i].pos);
+  }
+  for (const auto& u : plan.patient_updates) add(u.id, u.person, u.pos);
+  if (id.size() == 0) return {};
+  auto r = conn.Exec(kUpsertPersons,
+                     {id.Take(), first.Take(), last.Take(), birth.Take(), first_folded.Take(),
+                      last_folded.Take(), seq.Take(), row.Take()},
+                     "write persons");
+  if (!r) return r.error();
+  return {};
+}
+
+Status WriteVisits(PgConnection& conn, const domain::BatchPlan& plan,
+                   const std::vector<std::int64_t>& new_ids) {
+  if (!plan.new_visits.empty()) {
+    ArrayLiteral number, patient, date, reason, seq, row;
+    for (const auto& v : plan.new_visits) {
+      std::int64_t patient_id = v.patient.value;
+      if (v.patient.is_new) {
+        auto index = static_cast<std::size_t>(v.patient.value);
+        if (index >= new_ids.size()) return Internal("plan names an unknown new patient");
+        patient_id = new_ids[index];
+      }
+      number.Add(v.visit_account_number);
+      patient.Add(patient_id);
+      date.Add(v.visit_date);
+      reason.Add(v.reason);
+      seq.Add(v.pos.task_seq);
+      row.Add(v.pos.row);
+    }
+    auto r = conn.Exec(
+        kInsertVisits,
+        {number.Take(), patient.Take(), date.Take(), reason.Take(), seq.Take(), row.Take()},
+        "insert visits");
+    if (!r) return r.error();
+  }
+  if (!plan.visit_updates.empty()) {
+    ArrayLiteral id, date, reason, seq, row;
+    for (const auto& v : plan.visit_updates) {
+      id.Add(v.id);
+      date.Add(v.visit_date);
+      reason.Add(v.reason);
+      seq.Add(v.pos.task_seq);
+      row.Add(v.pos.row);
+    }
+    auto r =
+        conn.Exec(kUpdateVisits, {id.Take(), date.Take(), reason.Take(), seq.Take(), row.Take()},
+                  "update visits");
+    if (!r) return r.error();
+  }
+  return {};
+}
+
+// Stores the batch's problems (pre-rejected rows and plan conflicts, merged in row order) while
+// the task holds fewer than kMaxStoredRowErrors.
+Status StoreErrors(PgConnection& conn, const ports::BatchInput& batch,
+                   const domain::BatchPlan& plan) {
+  if (batch.row_errors.empty() && plan.errors.empty()) return {};
+  auto count = conn.Exec(kCountTaskErrors, {batch.task_id}, "count task errors");
+  if (!count) return count.error();
+  auto stored = static_cast<std::size_t>(count->Int(0, 0));
+  if (stored >= domain::kMaxStoredRowErrors) return {};
+  std::vector<domain::RowError> merged;
+  merged.reserve(batch.row_errors.size() + plan.errors.size());
+  std::merge(batch.row_errors.begin(), batch.row_errors.end(), plan.errors.begin(),
+             plan.errors.end(), std::back_inserter(merged),
+             [](const domain::RowError& a, const domain::RowError& b) { return a.row < b.row; });
+  std::size_t room = domain::kMaxStoredRowErrors - stored;
+  ArrayLiteral rows, fields, messages;
+  for (std::size_t i = 0; i < merged.size() && i < room; ++i) {
+    const auto& e = merged[i];
+    rows.Add(e.row);
+    if (e.field) {
+      fields.Add(domain::FieldName(*e.field));
+    } else {
+      fields.AddNull();
+    }
+    messages.Add(e.message);
+  }
+  auto r =
+      conn.Exec(kInsertTaskErrors, {batch.task_id, rows.Take(), fields.Take(), messages.Take()},
+                "insert task errors");
+  if (!r) return r.error();
+  return {};
+}
+
+Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchInput& batch,
+                                         const domain::BatchPlan& plan) {
+  const auto& c = plan.counters;
+  auto rows = static_cast<std::int64_t>(batch.rows.size());
+  auto r =
+      conn.Exec(kAddTaskProgress,
+                {batch.task_id, rows + batch.rejected_rows, c.patients_created, c.patients_updated,
+                 c.patients_unchanged, c.visits_created, c.visits_updated, c.visits_unchanged,
+                 c.error_count + batch.rejected_rows, batch.rows_done_after, batch.total_records,
+                 batch.mark_progress ? "true" : "false"},
+                "update task progress");
+  if (!r) return r.error();
+  if (r->rows() == 0) return NotFound("task not found");
+  domain::TaskCounters out;
+  out.total_records = r->Int(0, 0);
+  out.processed_records = r->Int(0, 1);
+  out.patients_created = r->Int(0, 2);
+  out.patients_updated = r->Int(0, 3);
+  out.patients_unchanged = r->Int(0, 4);
+  out.visits_created = r->Int(0, 5);
+  out.visits_updated = r->Int(0, 6);
+  out.visits_unchanged = r->Int(0, 7);
+  out.error_count = r->Int(0, 8);
+  return out;
+}
+
+}  // namespace
+
+Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& batch) {
+  return db_->Transaction([&](PgConnection& conn) -> Result<domain::TaskCounters> {
+    if (auto task = CheckTask(conn, batch); !task) return task.error();
+    auto existing = LoadExisting(conn, batch.rows);
+    if (!existing) return existing.error();
+    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+    auto ids = InsertPatients(conn, plan);
+    if (!ids) return ids.error();
+    if (auto persons = UpsertPersons(conn, plan, *ids); !persons) return persons.error();
+    if (auto visits = WriteVisits(conn, plan, *ids); !visits) return visits.error();
+    if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
+    return AddProgress(conn, batch, plan);
+  });
+}
+
+Status PgRecordStore::Check() { return db_->Ping(); }
+
+}  // namespace intake::adapters::postgres

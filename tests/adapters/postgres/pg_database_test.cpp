@@ -1,0 +1,235 @@
+// PostgreSQL specifics against a real server (skipped without INTAKE_TEST_POSTGRES_URL): array
+// parameters round-trip, unreachable server, migrations (idempotent, concurrent), dropped pooled
+// connections, cross-process wake-up through LISTEN/NOTIFY, trigram indexes, PHI-free messages.
+#include "adapters/postgres/pg_database.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "adapters/contract/test_util.hpp"
+#include "adapters/migrations.hpp"
+#include "adapters/postgres/pg_array.hpp"
+#include "adapters/postgres/pg_backend.hpp"
+#include "adapters/postgres/pg_record_store.hpp"
+#include "adapters/postgres/pg_task_queue.hpp"
+#include "adapters/postgres/pg_task_store.hpp"
+
+namespace intake::adapters::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using postgres::ArrayLiteral;
+using postgres::PgConnection;
+using postgres::PgDatabase;
+using postgres::PgOptions;
+
+constexpr std::string_view kUnnestText = "SELECT unnest($1::text[])";
+constexpr std::string_view kCountMigrations = "SELECT COUNT(*) FROM schema_migrations";
+constexpr std::string_view kBackendPid = "SELECT pg_backend_pid()";
+constexpr std::string_view kTerminate = "SELECT pg_terminate_backend($1::int)";
+constexpr std::string_view kInsertPatient = "INSERT INTO patients (mrn) VALUES ($1)";
+constexpr std::string_view kNoSeqScan = "SET LOCAL enable_seqscan = off";
+
+// A fresh schema per test, dropped at the end.
+class PgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto url = PostgresTestUrl();
+    if (!url) GTEST_SKIP() << "INTAKE_TEST_POSTGRES_URL is not set";
+    options_.url = *url;
+    options_.pool_size = 2;
+    options_.schema = NewTestSchema();
+  }
+  void TearDown() override {
+    if (options_.url.empty()) return;
+    auto db = PgDatabase::Open(options_);
+    ASSERT_OK(db);
+    EXPECT_OK(DropSchema(**db, options_.schema));
+  }
+  std::shared_ptr<PgDatabase> Open() {
+    auto db = PgDatabase::Open(options_);
+    EXPECT_TRUE(db.has_value()) << Describe(db);
+    return db ? *db : nullptr;
+  }
+  // Every row of the first column of `sql`.
+  static std::vector<std::string> Column(PgDatabase& db, std::string_view sql,
+                                         std::vector<postgres::PgParam> params = {},
+                                         std::string_view setup = {}) {
+    std::vector<std::string> out;
+    auto run = db.Transaction([&](PgConnection& conn) -> Status {
+      if (!setup.empty()) {
+        if (auto s = conn.Script(setup, "test setup"); !s) return s;
+      }
+      auto r = conn.ExecOnce(sql, params, "test query");
+      if (!r) return r.error();
+      for (int i = 0; i < r->rows(); ++i) out.push_back(r->Text(i, 0));
+      return {};
+    });
+    EXPECT_TRUE(run.has_value()) << Describe(run);
+    return out;
+  }
+
+  PgOptions options_;
+};
+
+TEST_F(PgTest, ArrayLiteralRoundTripsThroughTheServer) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  const std::vector<std::string> values = {"plain", "a,b", "{braces}", "say \"hi\"", "back\\slash",
+                                           "NULL",  "",    " spaced ", "ZOË ĳ 日本", "l1\nl2\tx"};
+  ArrayLiteral a;
+  for (const auto& v : values) a.Add(v);
+  a.AddNull();
+  auto got = Column(*db, kUnnestText, {a.Take()});
+  ASSERT_EQ(got.size(), values.size() + 1);
+  for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(got[i], values[i]);
+  EXPECT_EQ(got.back(), "");  // NULL reads as empty text
+}
+
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(PgDatabaseOpen, UnreachableServerIsUnavailableQuicklyWithoutPassword) {
+  int port = ClosedPort();
+  PgOptions options;
+  options.url = "postgresql://intake:Sup3rSecretPw@127.0.0.1:" + std::to_string(port) + "/intake";
+  options.connect_timeout = 2s;
+  auto start = std::chrono::steady_clock::now();
+  auto db = PgDatabase::Open(options);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_CODE(db, ErrorCode::kUnavailable);
+  std::string message = ErrorFrom(db).message;
+  EXPECT_NE(message.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << message;
+  EXPECT_EQ(message.find("Sup3rSecretPw"), std::string::npos) << message;
+}
+
+TEST(PgDatabaseOpen, MalformedUrlIsInvalidArgument) {
+  PgOptions options;
+  options.url = "postgresql://intake:pw@[bad";
+  EXPECT_CODE(PgDatabase::Open(options), ErrorCode::kInvalidArgument);
+}
+
+TEST_F(PgTest, MigrationsAreIdempotent) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(db->Migrate());
+  auto again = Open();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(*db->SchemaVersion(), migrations::kPostgres.back().version);
+  EXPECT_EQ(Column(*db, kCountMigrations),
+            std::vector<std::string>{std::to_string(migrations::kPostgres.size())});
+}
+
+TEST_F(PgTest, ConcurrentOpensOfAFreshSchemaAllSucceed) {
+  std::vector<std::future<Result<std::shared_ptr<PgDatabase>>>> opens;
+  for (int i = 0; i < 4; ++i) {
+    opens.push_back(std::async(std::launch::async, [&] { return PgDatabase::Open(options_); }));
+  }
+  for (auto& f : opens) {
+    auto db = f.get();
+    ASSERT_OK(db);
+    EXPECT_EQ(*(*db)->SchemaVersion(), migrations::kPostgres.back().version);
+  }
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(Column(*db, kCountMigrations),
+            std::vector<std::string>{std::to_string(migrations::kPostgres.size())});
+}
+
+TEST_F(PgTest, TerminatedPooledConnectionIsReplaced) {
+  options_.pool_size = 1;
+  auto db = Open();
+  auto killer = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(killer, nullptr);
+  auto pid = Column(*db, kBackendPid);
+  ASSERT_EQ(pid.size(), 1u);
+  EXPECT_EQ(Column(*killer, kTerminate, {pid[0]}), std::vector<std::string>{"t"});
+  std::this_thread::sleep_for(100ms);
+  EXPECT_OK(db->Ping());
+  EXPECT_NE(Column(*db, kBackendPid), pid);
+}
+
+TEST_F(PgTest, WaitingClaimWakesOnEnqueueFromAnotherProcess) {
+  auto db1 = Open();
+  auto db2 = Open();
+  ASSERT_NE(db1, nullptr);
+  ASSERT_NE(db2, nullptr);
+  postgres::PgTaskQueue waiting(db1, 30s, 5s);
+  postgres::PgTaskQueue enqueuing(db2, 30s, 5s);
+  postgres::PgTaskStore tasks(db2);
+  ASSERT_OK(tasks.CreateTask({"t1", "t1.csv", 1, std::chrono::system_clock::now()}));
+  auto waiter = std::async(std::launch::async, [&] { return waiting.Claim("w1", 10s); });
+  std::this_thread::sleep_for(300ms);  // the waiter has claimed nothing and is waiting
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_OK(enqueuing.Enqueue("t1"));
+  ASSERT_EQ(waiter.wait_for(4s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  auto claimed = waiter.get();
+  ASSERT_OK(claimed);
+  ASSERT_TRUE(claimed->has_value());
+  EXPECT_EQ((*claimed)->task_id, "t1");
+}
+
+TEST_F(PgTest, SubstringFiltersUseTheTrigramIndexes) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"p.mrn_folded", "patients_mrn_folded_trgm"},
+      {"pe.first_name_folded", "persons_first_name_folded_trgm"},
+      {"pe.last_name_folded", "persons_last_name_folded_trgm"},
+  };
+  for (const auto& [column, index] : cases) {
+    std::string sql =
+        "EXPLAIN SELECT COUNT(*) FROM patients p LEFT JOIN persons pe"
+        " ON pe.id = p.id WHERE " +
+        column + " LIKE $1";
+    auto plan = Column(*db, sql, {postgres::ContainsPattern("smith")}, kNoSeqScan);
+    std::string text;
+    for (const auto& line : plan) text += line + "\n";
+    EXPECT_NE(text.find("Bitmap Index Scan on " + index), std::string::npos) << text;
+  }
+}
+
+TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  ASSERT_OK(tasks.CreateTask({"task-Secret-42", "f.csv", 1, std::chrono::system_clock::now()}));
+  auto dup = tasks.CreateTask({"task-Secret-42", "f.csv", 1, std::chrono::system_clock::now()});
+  EXPECT_CODE(dup, ErrorCode::kConflict);
+  EXPECT_EQ(ErrorFrom(dup).message.find("Secret-42"), std::string::npos) << ErrorFrom(dup).message;
+
+  auto insert = [&] {
+    return db->Transaction([&](PgConnection& conn) -> Status {
+      auto r = conn.Exec(kInsertPatient, {"MRN-PHI-7731"}, "insert patient");
+      if (!r) return r.error();
+      return {};
+    });
+  };
+  ASSERT_OK(insert());
+  auto again = insert();
+  EXPECT_CODE(again, ErrorCode::kConflict);
+  EXPECT_EQ(ErrorFrom(again).message.find("PHI-7731"), std::string::npos)
+      << ErrorFrom(again).message;
+  EXPECT_NE(ErrorFrom(again).message.find("23505"), std::string::npos) << ErrorFrom(again).message;
+}
+
+}  // namespace
+}  // namespace intake::adapters::testing
