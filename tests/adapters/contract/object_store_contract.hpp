@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct ObjectStoreFactory {
   std::string name;
   std::function<std::unique_ptr<ObjectStoreHarness>()> make;
 };
+
+inline void PrintTo(const ObjectStoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 std::vector<ObjectStoreFactory> AllObjectStores();
 
