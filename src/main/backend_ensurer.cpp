@@ -34,11 +34,27 @@ bool BackendEnsurer::TryOnce() {
       gates_.objects.SetReason(reason);
     }
   }
-  return database_ && objects_;
+  if (!factory_.QueueInDatabase() && !queue_) {
+    auto opened = factory_.OpenQueue();
+    if (opened) {
+      queue_ = std::move(*opened);
+      spdlog::info("task queue ready");
+      gates_.queue.Publish(queue_.get());
+    } else {
+      const std::string reason = opened.error().message;
+      spdlog::warn("task queue not ready, retrying in the background: {}", reason);
+      gates_.queue.SetReason(reason);
+    }
+  }
+  return AllUp();
+}
+
+bool BackendEnsurer::AllUp() const {
+  return database_ && objects_ && (factory_.QueueInDatabase() || queue_);
 }
 
 void BackendEnsurer::StartRetrying() {
-  if (database_ && objects_) return;
+  if (AllUp()) return;
   thread_ = std::thread([this] { Loop(); });
 }
 

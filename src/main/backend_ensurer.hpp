@@ -1,5 +1,6 @@
 // Brings the backends up and keeps trying until they answer (SPEC §2): opens the database and
-// applies the migrations, builds the object store and ensures its bucket, then publishes each
+// applies the migrations, builds the object store and ensures its bucket, connects the broker's
+// queue (when BROKER_URL is set), then publishes each
 // through its gate. Owns the opened adapters; they live until the ensurer is destroyed.
 // Thread-safe: TryOnce() is for the starting thread before StartRetrying(); afterwards only the
 // background thread touches the backends until Stop().
@@ -41,12 +42,14 @@ class BackendEnsurer {
   static constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
   void Loop();
+  bool AllUp() const;
 
   const BackendFactory& factory_;
   BackendGates& gates_;
   std::unique_ptr<DatabaseBackend> database_;
   DatabasePorts database_ports_;  // what the database gate points to
   std::unique_ptr<ports::ObjectStore> objects_;
+  std::unique_ptr<ports::TaskQueue> queue_;  // the broker's queue; the database's lives there
 
   std::mutex mu_;
   std::condition_variable cv_;

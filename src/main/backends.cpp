@@ -1,9 +1,17 @@
 #include "main/backends.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "adapters/file/file_object_store.hpp"
+#include "adapters/postgres/pg_database.hpp"
+#include "adapters/postgres/pg_idempotency_store.hpp"
+#include "adapters/postgres/pg_record_store.hpp"
+#include "adapters/postgres/pg_task_queue.hpp"
+#include "adapters/postgres/pg_task_store.hpp"
+#include "adapters/redis/redis_task_queue.hpp"
+#include "adapters/s3/s3_object_store.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
 #include "adapters/sqlite/sqlite_idempotency_store.hpp"
 #include "adapters/sqlite/sqlite_record_store.hpp"
@@ -15,10 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Error NotBuiltIn(std::string_view variable, std::string_view backend) {
-  return InvalidArgument(std::string(variable) + ": " + std::string(backend) +
-                         " backend is not available in this build");
-}
+// Connections beside the workers' own: HTTP request threads, the queue's waiters and the ensurer.
+constexpr int kExtraPgConnections = 4;
 
 // Creates `dir` (and parents) when missing; kUnavailable naming it otherwise.
 Status EnsureFolder(const fs::path& dir, std::string_view what) {
@@ -41,32 +47,21 @@ std::string ObjectStoreName(const Config& config) {
   return "file " + (fs::path(config.data_dir) / "objects" / config.s3_bucket_name).string();
 }
 
-}  // namespace
-
-Result<BackendFactory> BackendFactory::Create(const Config& config) {
-  auto db = ParseDatabaseUrl(config.database_url);
-  if (!db) return db.error();
-  auto queue = ParseBrokerUrl(config.broker_url);
-  if (!queue) return queue.error();
-  // TODO(main): the PostgreSQL, Redis and S3 adapters replace these refusals.
-  if (db->kind == DatabaseKind::kPostgres) return NotBuiltIn("DATABASE_URL", "postgresql");
-  if (*queue == QueueKind::kRedis) return NotBuiltIn("BROKER_URL", "redis");
-  if (config.object_store == ObjectStoreKind::kS3) {
-    return NotBuiltIn(config.s3_endpoint_url ? "S3_ENDPOINT_URL" : "OBJECT_STORE", "s3");
-  }
-  return BackendFactory(config, std::move(*db), *queue);
+std::chrono::milliseconds Lease(const Config& config) {
+  return std::chrono::seconds(config.task_lease_seconds);
 }
 
-Result<std::unique_ptr<DatabaseBackend>> BackendFactory::OpenDatabase() const {
+Result<std::unique_ptr<DatabaseBackend>> OpenSqlite(const Config& config,
+                                                    const std::string& path_text,
+                                                    bool queue_in_database) {
   namespace sq = adapters::sqlite;
-  if (db_.kind != DatabaseKind::kSqlite) return Internal("database backend not built in");
-  const fs::path path(db_.sqlite_path);
-  if (db_.sqlite_path != ":memory:" && path.has_parent_path()) {
+  const fs::path path(path_text);
+  if (path_text != ":memory:" && path.has_parent_path()) {
     if (auto made = EnsureFolder(path.parent_path(), "database folder"); !made) {
       return made.error();
     }
   }
-  auto opened = sq::SqliteDatabase::Open(db_.sqlite_path);
+  auto opened = sq::SqliteDatabase::Open(path_text);
   if (!opened) return opened.error();
   std::shared_ptr<sq::SqliteDatabase> db = std::move(*opened);
 
@@ -77,20 +72,75 @@ Result<std::unique_ptr<DatabaseBackend>> BackendFactory::OpenDatabase() const {
   backend->records = std::make_unique<sq::SqliteRecordStore>(db);
   backend->tasks = std::make_unique<sq::SqliteTaskStore>(db);
   backend->idempotency = std::make_unique<sq::SqliteIdempotencyStore>(db);
-  if (QueueInDatabase()) {
-    backend->queue =
-        std::make_unique<sq::SqliteTaskQueue>(db, std::chrono::seconds(config_.task_lease_seconds));
-  }
+  if (queue_in_database) backend->queue = std::make_unique<sq::SqliteTaskQueue>(db, Lease(config));
   backend->handle = std::move(db);
   return backend;
 }
 
+Result<std::unique_ptr<DatabaseBackend>> OpenPostgres(const Config& config,
+                                                      bool queue_in_database) {
+  namespace pg = adapters::postgres;
+  pg::PgOptions options;
+  options.url = config.database_url;
+  options.pool_size = config.worker_concurrency + kExtraPgConnections;
+  auto opened = pg::PgDatabase::Open(options);
+  if (!opened) return opened.error();
+  std::shared_ptr<pg::PgDatabase> db = std::move(*opened);
+
+  auto backend = std::make_unique<DatabaseBackend>();
+  auto version = db->SchemaVersion();
+  if (!version) return version.error();
+  backend->schema_version = *version;
+  backend->records = std::make_unique<pg::PgRecordStore>(db);
+  backend->tasks = std::make_unique<pg::PgTaskStore>(db);
+  backend->idempotency = std::make_unique<pg::PgIdempotencyStore>(db);
+  if (queue_in_database) backend->queue = std::make_unique<pg::PgTaskQueue>(db, Lease(config));
+  backend->handle = std::move(db);
+  return backend;
+}
+
+}  // namespace
+
+Result<BackendFactory> BackendFactory::Create(const Config& config) {
+  auto db = ParseDatabaseUrl(config.database_url);
+  if (!db) return db.error();
+  auto queue = ParseBrokerUrl(config.broker_url);
+  if (!queue) return queue.error();
+  return BackendFactory(config, std::move(*db), *queue);
+}
+
+Result<std::unique_ptr<DatabaseBackend>> BackendFactory::OpenDatabase() const {
+  if (db_.kind == DatabaseKind::kPostgres) return OpenPostgres(config_, QueueInDatabase());
+  return OpenSqlite(config_, db_.sqlite_path, QueueInDatabase());
+}
+
 Result<std::unique_ptr<ports::ObjectStore>> BackendFactory::OpenObjectStore() const {
-  const fs::path root = fs::path(config_.data_dir) / "objects";
-  if (auto made = EnsureFolder(root, "object folder"); !made) return made.error();
-  auto store = std::make_unique<adapters::file::FileObjectStore>(root, config_.s3_bucket_name);
+  std::unique_ptr<ports::ObjectStore> store;
+  if (config_.object_store == ObjectStoreKind::kS3) {
+    adapters::s3::S3Options options;
+    options.endpoint_url = config_.s3_endpoint_url.value_or("");
+    options.region = config_.aws_region;
+    options.bucket = config_.s3_bucket_name;
+    options.access_key_id = config_.aws_access_key_id.value_or("");
+    options.secret_access_key = config_.aws_secret_access_key.value_or("");
+    store = std::make_unique<adapters::s3::S3ObjectStore>(std::move(options));
+  } else {
+    const fs::path root = fs::path(config_.data_dir) / "objects";
+    if (auto made = EnsureFolder(root, "object folder"); !made) return made.error();
+    store = std::make_unique<adapters::file::FileObjectStore>(root, config_.s3_bucket_name);
+  }
   if (auto ensured = store->EnsureBucket(); !ensured) return ensured.error();
-  return std::unique_ptr<ports::ObjectStore>(std::move(store));
+  return store;
+}
+
+Result<std::unique_ptr<ports::TaskQueue>> BackendFactory::OpenQueue() const {
+  if (QueueInDatabase() || !config_.broker_url) return Internal("the queue lives in the database");
+  adapters::redis::RedisQueueOptions options;
+  options.url = *config_.broker_url;
+  options.visibility_timeout = Lease(config_);
+  auto opened = adapters::redis::RedisTaskQueue::Open(options);
+  if (!opened) return opened.error();
+  return std::unique_ptr<ports::TaskQueue>(std::move(*opened));
 }
 
 std::string BackendFactory::Describe() const {

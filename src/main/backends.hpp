@@ -1,6 +1,6 @@
-// The one factory where configuration picks adapters: the database by DATABASE_URL's scheme, the
-// object store by OBJECT_STORE, the task queue by BROKER_URL. Backends named by a well-formed URL
-// but not built into this binary (PostgreSQL, Redis, S3 for now) are refused here, and only here.
+// The one factory where configuration picks adapters: the database by DATABASE_URL's scheme
+// (SQLite or PostgreSQL), the object store by OBJECT_STORE (folder or S3), the task queue by
+// BROKER_URL (the database's own queue table, or Redis Streams).
 #pragma once
 
 #include <memory>
@@ -31,8 +31,7 @@ struct DatabaseBackend {
 
 class BackendFactory {
  public:
-  // kInvalidArgument (one line, e.g. "DATABASE_URL: postgresql backend is not available in this
-  // build") when `config` names a backend this build lacks.
+  // kInvalidArgument (one line naming the variable) when `config` names no usable backend.
   static Result<BackendFactory> Create(const Config& config);
 
   // Creates the folders the embedded database needs, opens the database and applies the
@@ -45,6 +44,10 @@ class BackendFactory {
 
   // True when the task queue lives in the database (DatabaseBackend::queue).
   bool QueueInDatabase() const { return queue_ == QueueKind::kDatabase; }
+
+  // REQUIRES: !QueueInDatabase(). Connects to the broker and ensures the stream and its consumer
+  // group. kUnavailable: retry later.
+  Result<std::unique_ptr<ports::TaskQueue>> OpenQueue() const;
 
   // A description of the backends for the start-up log line (passwords masked).
   std::string Describe() const;

@@ -173,6 +173,15 @@ Status ReadObjectStore(const Source& src, Config& c) {
   c.aws_access_key_id = src.Get("AWS_ACCESS_KEY_ID");
   c.aws_secret_access_key = src.Get("AWS_SECRET_ACCESS_KEY");
   if (const auto region = src.Get("AWS_REGION")) c.aws_region = *region;
+  // SigV4 needs a key pair; without one every request would be refused, so say so at start-up.
+  if (c.object_store == ObjectStoreKind::kS3) {
+    if (!c.aws_access_key_id || c.aws_access_key_id->empty()) {
+      return src.Bad("AWS_ACCESS_KEY_ID", "required when the object store is s3");
+    }
+    if (!c.aws_secret_access_key || c.aws_secret_access_key->empty()) {
+      return src.Bad("AWS_SECRET_ACCESS_KEY", "required when the object store is s3");
+    }
+  }
   return {};
 }
 
@@ -254,7 +263,11 @@ Result<QueueKind> ParseBrokerUrl(const std::optional<std::string>& url) {
   const auto parsed = boost::urls::parse_absolute_uri(*url);
   if (!parsed) return InvalidArgument("BROKER_URL: not a URL (expected redis://host:port/db)");
   const std::string scheme = Lower(parsed->scheme());
-  if (scheme != "redis" && scheme != "rediss") {
+  if (scheme == "rediss") {
+    return InvalidArgument(
+        "BROKER_URL: rediss:// (TLS) is not supported; use redis://host:port/db");
+  }
+  if (scheme != "redis") {
     return InvalidArgument("BROKER_URL: unsupported scheme '" + scheme +
                            "' (expected redis://host:port/db)");
   }

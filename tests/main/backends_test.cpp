@@ -1,7 +1,11 @@
 #include "main/backends.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -33,12 +37,6 @@ Config ConfigFor(const EnvMap& env) {
   return config ? *config : Config{};
 }
 
-std::string CreateError(const EnvMap& env) {
-  auto factory = BackendFactory::Create(ConfigFor(env));
-  EXPECT_FALSE(factory.has_value());
-  return factory ? "" : factory.error().message;
-}
-
 TEST(BackendFactory, EmbeddedDefaultsAreBuiltIn) {
   auto factory = BackendFactory::Create(ConfigFor({}));
   ASSERT_TRUE(factory.has_value());
@@ -48,19 +46,57 @@ TEST(BackendFactory, EmbeddedDefaultsAreBuiltIn) {
             "./data/objects/patient-intake, queue database table");
 }
 
-TEST(BackendFactory, RefusesBackendsNotBuiltIn) {
-  EXPECT_EQ(CreateError({{"DATABASE_URL", "postgresql://u:pw@db:5432/intake"}}),
-            "DATABASE_URL: postgresql backend is not available in this build");
-  EXPECT_EQ(CreateError({{"DATABASE_URL", "postgres://db/intake"}}),
-            "DATABASE_URL: postgresql backend is not available in this build");
-  EXPECT_EQ(CreateError({{"BROKER_URL", "redis://:pw@cache:6379/0"}}),
-            "BROKER_URL: redis backend is not available in this build");
-  EXPECT_EQ(CreateError({{"CELERY_BROKER_URL", "redis://cache:6379/0"}}),
-            "BROKER_URL: redis backend is not available in this build");
-  EXPECT_EQ(CreateError({{"S3_ENDPOINT_URL", "http://localhost:4566"}}),
-            "S3_ENDPOINT_URL: s3 backend is not available in this build");
-  EXPECT_EQ(CreateError({{"OBJECT_STORE", "s3"}}),
-            "OBJECT_STORE: s3 backend is not available in this build");
+// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(BackendFactory, ProductionBackendsFollowTheUrls) {
+  auto factory = BackendFactory::Create(ConfigFor({{"DATABASE_URL", "postgresql://u:pw@db:5432/x"},
+                                                   {"BROKER_URL", "redis://:pw@cache:6379/0"},
+                                                   {"S3_ENDPOINT_URL", "http://s3:9000"},
+                                                   {"AWS_ACCESS_KEY_ID", "k"},
+                                                   {"AWS_SECRET_ACCESS_KEY", "s"}}));
+  ASSERT_TRUE(factory.has_value()) << factory.error().message;
+  EXPECT_FALSE(factory->QueueInDatabase());
+  EXPECT_EQ(factory->Describe(),
+            "database postgresql://u:***@db:5432/x, object store s3 http://s3:9000 bucket "
+            "patient-intake, queue redis redis://:***@cache:6379/0");
+  auto celery = BackendFactory::Create(ConfigFor({{"CELERY_BROKER_URL", "redis://cache:6379/0"}}));
+  ASSERT_TRUE(celery.has_value());
+  EXPECT_FALSE(celery->QueueInDatabase());
+}
+
+// SPEC §2: a well-formed but unreachable backend is kUnavailable (retried), never a start-up error.
+TEST(BackendFactory, UnreachableProductionBackendsAreUnavailable) {
+  const std::string port = std::to_string(ClosedPort());
+  auto factory = BackendFactory::Create(
+      ConfigFor({{"DATABASE_URL", "postgresql://u:secret-pw@127.0.0.1:" + port + "/x"},
+                 {"BROKER_URL", "redis://:secret-pw@127.0.0.1:" + port + "/0"},
+                 {"S3_ENDPOINT_URL", "http://127.0.0.1:" + port},
+                 {"AWS_ACCESS_KEY_ID", "k"},
+                 {"AWS_SECRET_ACCESS_KEY", "secret-pw"}}));
+  ASSERT_TRUE(factory.has_value());
+  auto db = factory->OpenDatabase();
+  ASSERT_FALSE(db.has_value());
+  EXPECT_EQ(db.error().code, ErrorCode::kUnavailable);
+  auto queue = factory->OpenQueue();
+  ASSERT_FALSE(queue.has_value());
+  EXPECT_EQ(queue.error().code, ErrorCode::kUnavailable);
+  auto store = factory->OpenObjectStore();
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  for (const auto& message : {db.error().message, queue.error().message, store.error().message}) {
+    EXPECT_EQ(message.find("secret-pw"), std::string::npos) << message;
+  }
 }
 
 TEST(BackendFactory, DescribeMasksPasswords) {

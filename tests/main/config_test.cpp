@@ -97,13 +97,20 @@ TEST(Config, CeleryBrokerUrlIsAnAlias) {
       "redis://env:1/0");
 }
 
+const EnvMap kKeys = {{"AWS_ACCESS_KEY_ID", "test"}, {"AWS_SECRET_ACCESS_KEY", "test"}};
+
+EnvMap WithKeys(EnvMap env) {
+  env.insert(kKeys.begin(), kKeys.end());
+  return env;
+}
+
 TEST(Config, S3EndpointSelectsS3UnlessObjectStoreSaysFile) {
-  EXPECT_EQ(Load({{"S3_ENDPOINT_URL", "http://localhost:4566"}}).object_store,
+  EXPECT_EQ(Load(WithKeys({{"S3_ENDPOINT_URL", "http://localhost:4566"}})).object_store,
             ObjectStoreKind::kS3);
   EXPECT_EQ(
       Load({{"S3_ENDPOINT_URL", "http://localhost:4566"}, {"OBJECT_STORE", "file"}}).object_store,
       ObjectStoreKind::kFile);
-  EXPECT_EQ(Load({{"OBJECT_STORE", "S3"}}).object_store, ObjectStoreKind::kS3);
+  EXPECT_EQ(Load(WithKeys({{"OBJECT_STORE", "S3"}})).object_store, ObjectStoreKind::kS3);
 }
 
 TEST(Config, ParsesLoggingValuesCaseInsensitively) {
@@ -139,6 +146,11 @@ TEST(Config, MalformedValuesNameTheVariable) {
       {{{"LOG_PHI", "maybe"}}, "LOG_PHI: expected true or false"},
       {{{"OBJECT_STORE", "gcs"}}, "OBJECT_STORE: expected file or s3"},
       {{{"S3_ENDPOINT_URL", "ftp://x"}}, "S3_ENDPOINT_URL: expected an http:// or https:// URL"},
+      {{{"OBJECT_STORE", "s3"}}, "AWS_ACCESS_KEY_ID: required when the object store is s3"},
+      {{{"S3_ENDPOINT_URL", "http://s3:9000"}, {"AWS_ACCESS_KEY_ID", "k"}},
+       "AWS_SECRET_ACCESS_KEY: required when the object store is s3"},
+      {{{"BROKER_URL", "rediss://cache:6380/0"}},
+       "BROKER_URL: rediss:// (TLS) is not supported; use redis://host:port/db"},
       {{{"S3_BUCKET_NAME", "../etc"}},
        "S3_BUCKET_NAME: expected 3-63 lower-case letters, digits, '.' or '-' (an S3 bucket name)"},
       {{{"DATABASE_URL", "mysql://u:pw@h/db"}},
@@ -209,7 +221,8 @@ TEST(DatabaseUrl, DispatchesOnScheme) {
 TEST(BrokerUrl, DispatchesOnScheme) {
   EXPECT_EQ(ParseBrokerUrl(std::nullopt).value(), QueueKind::kDatabase);
   EXPECT_EQ(ParseBrokerUrl("redis://localhost:6379/0").value(), QueueKind::kRedis);
-  EXPECT_EQ(ParseBrokerUrl("rediss://:pw@cache:6380/1").value(), QueueKind::kRedis);
+  EXPECT_EQ(ParseBrokerUrl("redis://:pw@cache:6380/1").value(), QueueKind::kRedis);
+  EXPECT_FALSE(ParseBrokerUrl("rediss://:pw@cache:6380/1").has_value());
   EXPECT_FALSE(ParseBrokerUrl("redis://").has_value());
   EXPECT_FALSE(ParseBrokerUrl("kafka://x:1").has_value());
 }
