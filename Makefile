@@ -1,6 +1,7 @@
-# Intake — the seed's make words, on a native build.
+# Intake — the seed's make words, on a native build (and docker compose for `up`/`down`/`logs`).
 #   make start   install what is missing, build, run `intake serve` on the embedded defaults
-#   make test    build and run every test (plain build, then an ASan+UBSan build)
+#   make test    build and run every test (plain build, then an ASan+UBSan build), the integration
+#                suites against real PostgreSQL, Redis and S3 servers started on 127.0.0.1
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -8,18 +9,28 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: help deps build start test test-fast test-asan db-init clean format format-check
+.PHONY: help deps deps-build build start test test-fast test-asan db-init bootstrap-s3 up down \
+	logs clean format format-check
+
+COMPOSE ?= docker compose
+# For bootstrap-s3: the same variables Intake reads (.env is loaded by the recipe when present).
+S3_ENDPOINT_URL ?= http://localhost:4566
+S3_BUCKET_NAME ?= patient-intake
+AWS_REGION ?= us-east-1
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-deps: ## install missing build/test packages (apt-get; sudo when not root)
+deps: ## install missing build/test packages (apt-get; sudo when not root) and npm test tools
 	@bash scripts/install-deps.sh
+
+deps-build: ## install only what building needs
+	@INTAKE_DEPS=build bash scripts/install-deps.sh
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-build: deps $(BUILD)/CMakeCache.txt ## build the binary at build/intake
+build: deps-build $(BUILD)/CMakeCache.txt ## build the binary at build/intake
 	cmake --build $(BUILD) -j$(JOBS) --target intake
 
 start: build ## build and run `intake serve` at http://127.0.0.1:8000
@@ -29,22 +40,39 @@ test: test-fast test-asan ## every test: unit, adapters, HTTP and black-box, pla
 
 test-fast: deps $(BUILD)/CMakeCache.txt ## every test on the plain build
 	cmake --build $(BUILD) -j$(JOBS)
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+	scripts/with-test-servers.sh bash -c 'cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900'
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINTAKE_SANITIZE=ON $(CMAKE_FLAGS)
 
 test-asan: deps $(ASAN_BUILD)/CMakeCache.txt ## every test under AddressSanitizer + UBSan
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j$(JOBS) --timeout 1800
+	scripts/with-test-servers.sh bash -c 'cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 1800'
 
-db-init: build ## apply database migrations (intake migrate)
+db-init: build ## apply database migrations to DATABASE_URL (intake migrate; reads .env)
 	./$(BUILD)/intake migrate
 
-clean: ## remove build trees and the local data folder
-	rm -rf $(BUILD) $(ASAN_BUILD) data
+bootstrap-s3: ## create the S3 bucket at S3_ENDPOINT_URL with awscli (Intake also does at start-up)
+	@set -a; [ -f .env ] && . ./.env; set +a; \
+	  endpoint="$${S3_ENDPOINT_URL:-$(S3_ENDPOINT_URL)}"; bucket="$${S3_BUCKET_NAME:-$(S3_BUCKET_NAME)}"; \
+	  export AWS_DEFAULT_REGION="$${AWS_REGION:-$(AWS_REGION)}"; \
+	  if aws --endpoint-url "$$endpoint" s3api head-bucket --bucket "$$bucket" 2>/dev/null; then \
+	    echo "bucket $$bucket exists at $$endpoint"; \
+	  else aws --endpoint-url "$$endpoint" s3 mb "s3://$$bucket"; fi
+
+up: ## start PostgreSQL, Redis, an S3 server, the API and workers with docker compose
+	$(COMPOSE) up -d --build
+
+down: ## stop the compose services (volumes are kept; `docker compose down -v` drops them)
+	$(COMPOSE) down
+
+logs: ## follow the compose services' logs
+	$(COMPOSE) logs -f --tail=100
+
+clean: ## remove build trees, the local data folder and the npm test tools
+	rm -rf $(BUILD) $(ASAN_BUILD) data node_modules
 
 SOURCES = $(shell find src tests -name '*.cpp' -o -name '*.hpp')
 

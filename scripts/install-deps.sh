@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages Intake needs to build and test, only those missing.
-# Uses sudo when not root. Safe to run repeatedly.
+# Installs what Intake needs to build and test, only what is missing:
+#   Debian/Ubuntu packages (apt-get; sudo when not root), then the npm test tools (s3rver) into
+#   ./node_modules from package-lock.json. Safe to run repeatedly.
+#   INTAKE_DEPS=build installs only what building needs (make build / make start).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libssl-dev libicu-dev
+  libsqlite3-dev libssl-dev libicu-dev libpq-dev libcurl4-openssl-dev libhiredis-dev
   libspdlog-dev libcli11-dev libsimdjson-dev
   libgtest-dev libgmock-dev
-  python3 sqlite3 clang-format
 )
+if [ "${INTAKE_DEPS:-all}" != "build" ]; then
+  # The integration tests' servers and clients.
+  packages+=(python3 sqlite3 clang-format curl postgresql postgresql-client redis-server awscli)
+  # Node.js and npm for s3rver; a machine with Node from elsewhere (e.g. NodeSource) keeps it.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "Installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "Installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "${INTAKE_DEPS:-all}" != "build" ] && [ ! -x node_modules/.bin/s3rver ]; then
+  echo "Installing npm test tools (package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

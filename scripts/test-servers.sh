@@ -72,6 +72,7 @@ start_redis() {
   port="$(free_port)"
   mkdir -p "$dir/redis"
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/redis" --save '' --appendonly yes \
+    --databases 4096 \
     --daemonize no >"$dir/redis.log" 2>&1 &
   echo $! >"$dir/redis.pid"
   wait_for redis 30 redis-cli -h 127.0.0.1 -p "$port" ping
@@ -83,7 +84,8 @@ start_s3() {
   [ -x "$s3rver" ] || { echo "s3rver not installed (npm ci in $root)" >&2; exit 1; }
   port="$(free_port)"
   mkdir -p "$dir/s3"
-  # s3rver's stock credentials are S3RVER / S3RVER; it checks SigV4 signatures against them.
+  # s3rver's stock credentials are S3RVER / S3RVER. It checks only that the access key exists, not
+  # the SigV4 signature: tests/adapters/s3/s3_signature_test.cpp checks signatures independently.
   "$s3rver" --address 127.0.0.1 --port "$port" --directory "$dir/s3" --silent \
     >"$dir/s3rver.log" 2>&1 &
   echo $! >"$dir/s3rver.pid"

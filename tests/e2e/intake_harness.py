@@ -23,6 +23,8 @@ import time
 import unittest
 import uuid
 
+import backends
+
 INTAKE_BIN = os.environ.get("INTAKE_BIN", "")
 
 
@@ -64,9 +66,11 @@ _CONFIG_VARS = ["HOST", "PORT", "DATA_DIR", "DATABASE_URL", "S3_ENDPOINT_URL", "
 
 
 def require_binary(testcase=None):
-    """Skips (unittest.SkipTest) when INTAKE_BIN is not an executable file."""
+    """Skips (unittest.SkipTest) when INTAKE_BIN is not an executable file, or when the backend
+    combination chosen by INTAKE_E2E_BACKEND has no servers configured (backends.py)."""
     if not INTAKE_BIN or not os.access(INTAKE_BIN, os.X_OK):
         raise unittest.SkipTest("INTAKE_BIN is not set to an executable intake binary")
+    backends.require_backend()
 
 
 def free_port():
@@ -200,6 +204,7 @@ class IntakeProcess:
         self.args = list(args)
         self.cwd = cwd or self.tmp
         extra = {"HOST": "127.0.0.1", "LOG_LEVEL": "warning"}
+        extra.update(backends.env_for(self.data_dir))
         if set_port_env:
             extra["PORT"] = str(self.port)
         if set_data_dir_env:
@@ -414,17 +419,20 @@ class IntakeProcess:
     def tasks_total(self):
         return self.get_json("/tasks")["total"]
 
-    def object_path(self, csv_filename, bucket="patient-intake"):
-        return os.path.join(self.data_dir, "objects", bucket, csv_filename)
+    # -- storage (whichever backends INTAKE_E2E_BACKEND chose; see backends.py)
+    def object_bytes(self, csv_filename):
+        """The stored CSV object's bytes, or None when there is no such object."""
+        return backends.object_bytes(self.data_dir, csv_filename)
 
-    def object_count(self, bucket="patient-intake"):
-        d = os.path.join(self.data_dir, "objects", bucket)
-        if not os.path.isdir(d):
-            return 0
-        n = 0
-        for _, _, files in os.walk(d):
-            n += len(files)
-        return n
+    def object_count(self):
+        return len(backends.object_keys(self.data_dir))
+
+    def delete_object(self, csv_filename):
+        backends.delete_object(self.data_dir, csv_filename)
+
+    def query(self, sql):
+        """Rows of `sql` run in this process's database (values as text)."""
+        return backends.query_rows(self.data_dir, sql)
 
 
 def _quote(s):

@@ -8,7 +8,6 @@ import hashlib
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -58,18 +57,15 @@ def generate_csv(out_dir, n):
     return path
 
 
-def table_digest(db_path):
-    """(patient count, visit count, sha256 of sorted patient rows, sha256 of sorted visit rows)."""
-    con = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
-    try:
-        pats = sorted(tuple(str(x) for x in r) for r in con.execute(
-            "SELECT pa.mrn, pe.first_name, pe.last_name, pe.birth_date "
-            "FROM patients pa JOIN persons pe ON pe.id = pa.id"))
-        vis = sorted(tuple(str(x) for x in r) for r in con.execute(
-            "SELECT v.visit_account_number, pa.mrn, v.visit_date, v.reason "
-            "FROM visits v JOIN patients pa ON pa.id = v.patient_id"))
-    finally:
-        con.close()
+def table_digest(server):
+    """(patient count, visit count, sha256 of sorted patient rows, sha256 of sorted visit rows),
+    read from the server's database, whichever backend it is (backends.query_rows)."""
+    pats = sorted(server.query(
+        "SELECT pa.mrn, pe.first_name, pe.last_name, pe.birth_date "
+        "FROM patients pa JOIN persons pe ON pe.id = pa.id"))
+    vis = sorted(server.query(
+        "SELECT v.visit_account_number, pa.mrn, v.visit_date, v.reason "
+        "FROM visits v JOIN patients pa ON pa.id = v.patient_id"))
 
     def h(rows):
         d = hashlib.sha256()
@@ -190,7 +186,7 @@ class CrashSafetyTest(unittest.TestCase):
             res = self.finish(s, self.upload(s))
             cls._load_seconds = time.monotonic() - started
             s.stop()
-            digest, pats, vis = table_digest(os.path.join(s.data_dir, "intake.db"))
+            digest, pats, vis = table_digest(s)
             cls._reference = (res, digest, pats, vis)
         return cls._reference
 
@@ -201,7 +197,7 @@ class CrashSafetyTest(unittest.TestCase):
         self.assertEqual(res["processed_records"], ROWS)
         self.assertEqual(counters(res), counters(ref_res), "counters differ from the reference")
         self.assertEqual(res.get("errors"), ref_res.get("errors"))
-        digest, pats, vis = table_digest(os.path.join(server.data_dir, "intake.db"))
+        digest, pats, vis = table_digest(server)
         self.assertEqual(digest["patients"], ref_digest["patients"], "patient count")
         self.assertEqual(digest["visits"], ref_digest["visits"], "visit count")
         self.assertTrue(digest["patients_sha"] == ref_digest["patients_sha"],
@@ -251,7 +247,7 @@ class CrashSafetyTest(unittest.TestCase):
         api.stop()
         want_counters, want_pats, want_vis = oracle(small)
         self.assertEqual(counters(res), want_counters)
-        _, pats, vis = table_digest(os.path.join(api.data_dir, "intake.db"))
+        _, pats, vis = table_digest(api)
         self.assertTrue(pats == want_pats, "patients differ: " + describe_diff(pats, want_pats))
         self.assertTrue(vis == want_vis, "visits differ: " + describe_diff(vis, want_vis))
 

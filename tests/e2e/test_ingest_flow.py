@@ -224,7 +224,7 @@ class IngestFlowTest(ServerTestCase):
         self.assertEqual(len(set(r.json["task_id"] for r in results)), n)
         for name in names:
             self.assertRegex(name, CSV_NAME_RE)
-            self.assertTrue(os.path.isfile(self.server.object_path(name)), "CSV object missing")
+            self.assertIsNotNone(self.server.object_bytes(name), "CSV object missing")
         for r, batch in zip(results, batches):
             self.server.wait_task(r.json["task_id"])
             self.one_patient(batch[0]["mrn"])
@@ -238,10 +238,8 @@ class IngestFlowTest(ServerTestCase):
         ]
         r = self.server.ingest_json(recs)
         self.assertStatus(r, 200)
-        path = self.server.object_path(r.json["csv_filename"])
-        self.assertTrue(os.path.isfile(path), "no object at objects/patient-intake/<csv_filename>")
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = self.server.object_bytes(r.json["csv_filename"])
+        self.assertIsNotNone(raw, "no object at <bucket>/<csv_filename>")
         text = raw.decode("utf-8")  # must be UTF-8
         if text.startswith("\ufeff"):
             text = text[1:]

@@ -1,6 +1,7 @@
 """Bulk uploads on POST /ingest: text/csv and application/x-ndjson (SPEC §3 "Bulk files")."""
 
 import csv
+import io
 import json
 import os
 import unittest
@@ -219,10 +220,9 @@ class UploadsTest(ServerTestCase):
     def test_upload_object_is_csv_with_all_rows(self):
         recs = make_records(4)
         body, _ = self.upload_ok(ndjson_bytes(recs), ctype="application/x-ndjson", rows=4)
-        path = self.server.object_path(body["csv_filename"])
-        self.assertTrue(os.path.isfile(path))
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.reader(f, strict=True))
+        raw = self.server.object_bytes(body["csv_filename"])
+        self.assertIsNotNone(raw, "no CSV object")
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), strict=True))
         self.assertEqual(len(rows), 5)
         self.assertEqual(sorted(rows[0]), sorted(FIELDS))
 
