@@ -4,6 +4,8 @@
 #include <charconv>
 #include <thread>
 
+#include "adapters/redis/redis_consumers.hpp"
+
 namespace intake::adapters::redis {
 namespace {
 
@@ -54,6 +56,8 @@ constexpr milliseconds kReleasedIdle = std::chrono::hours(24 * 30);
 // How long WakeAll keeps unblocking readers that had not yet reached the server.
 constexpr milliseconds kWakeFor{1000};
 constexpr milliseconds kWakeRetry{10};
+// A consumer idle this long with nothing pending belonged to a process that is gone.
+constexpr milliseconds kStaleConsumerIdle = std::chrono::hours(1);
 
 struct Receipt {
   std::string id;
@@ -109,7 +113,18 @@ class RedisTaskQueue::PooledConnection {
 RedisTaskQueue::RedisTaskQueue(RedisQueueOptions options, RedisEndpoint endpoint)
     : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
 
-RedisTaskQueue::~RedisTaskQueue() = default;
+RedisTaskQueue::~RedisTaskQueue() {
+  std::unique_ptr<RedisConnection> conn;
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.empty() || consumers_.empty()) return;
+    conn = std::move(idle_.back());
+    idle_.pop_back();
+    names.assign(consumers_.begin(), consumers_.end());
+  }
+  (void)RemoveIdleConsumers(*conn, options_.stream, options_.group, milliseconds(0), names);
+}
 
 Result<std::unique_ptr<RedisTaskQueue>> RedisTaskQueue::Open(const RedisQueueOptions& options) {
   auto endpoint = ParseRedisUrl(options.url);
@@ -125,6 +140,7 @@ Result<std::unique_ptr<RedisTaskQueue>> RedisTaskQueue::Open(const RedisQueueOpt
   auto conn = queue->Acquire();
   if (!conn) return conn.error();
   if (auto s = queue->EnsureGroup(**conn); !s) return s.error();
+  (void)RemoveIdleConsumers(**conn, options.stream, options.group, kStaleConsumerIdle);
   return queue;
 }
 
@@ -249,6 +265,7 @@ Result<std::optional<ports::ClaimedTask>> RedisTaskQueue::Claim(std::string_view
   {
     std::lock_guard lock(mu_);
     generation = wake_generation_;
+    consumers_.insert(consumer);
   }
   auto conn = Acquire();
   if (!conn) return conn.error();

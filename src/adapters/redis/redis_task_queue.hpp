@@ -13,6 +13,8 @@
 // Thread-safe: each concurrent caller uses its own connection from a pool that grows on demand;
 // a connection that saw an I/O error is dropped and replaced on the next call.
 // Errors: server unreachable or timed out → kUnavailable; unexpected replies → kInternal.
+// Consumers: Open() deletes consumers idle for an hour with nothing pending (left by processes
+// that died), the destructor those this object used (redis_consumers.hpp).
 #pragma once
 
 #include <chrono>
@@ -21,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,8 @@ class RedisTaskQueue : public ports::TaskQueue {
   // group with MKSTREAM (an existing group is fine). kUnavailable when the server does not answer
   // (the message names host:port).
   static Result<std::unique_ptr<RedisTaskQueue>> Open(const RedisQueueOptions& options);
+  // Deletes the consumers this object read as that hold nothing (best effort, only over a
+  // connection already open: never waits for an unreachable server).
   ~RedisTaskQueue() override;
 
   // Appends a message; the same task enqueued twice is delivered twice.
@@ -105,6 +110,7 @@ class RedisTaskQueue : public ports::TaskQueue {
   std::uint64_t wake_generation_ = 0;
   // Connections now in a blocking read: client id → wake generation when the read began.
   std::map<std::int64_t, std::uint64_t> blocked_;
+  std::set<std::string> consumers_;  // every worker_id Claim() was called with
 };
 
 }  // namespace intake::adapters::redis

@@ -271,5 +271,39 @@ TEST_F(RedisTaskQueueTest, ClaimsOldestReclaimableBeforeNewMessages) {
   EXPECT_EQ(second->task_id, "new");
 }
 
+// XINFO CONSUMERS names of the test stream's group.
+std::set<std::string> ConsumerNames(const std::string& url, const std::string& stream) {
+  auto endpoint = ParseRedisUrl(url);
+  EXPECT_TRUE(endpoint.has_value());
+  auto conn = RedisConnection::Connect(*endpoint, 2s, 2s);
+  EXPECT_TRUE(conn.has_value());
+  auto reply = (*conn)->Command({"XINFO", "CONSUMERS", stream, "intake-workers"});
+  EXPECT_TRUE(reply.has_value() && reply->IsArray());
+  std::set<std::string> names;
+  for (const auto& consumer : reply->elements) {
+    for (std::size_t i = 0; i + 1 < consumer.elements.size(); i += 2) {
+      if (consumer.elements[i].str == "name") names.insert(consumer.elements[i + 1].str);
+    }
+  }
+  return names;
+}
+
+TEST_F(RedisTaskQueueTest, ClosingDeletesItsIdleConsumersButKeepsThoseHoldingTasks) {
+  {
+    auto queue = Open();
+    ASSERT_OK(queue->Enqueue("done"));
+    ASSERT_OK(queue->Enqueue("held"));
+    auto done = ClaimNow(*queue, "w-done");
+    ASSERT_TRUE(done.has_value());
+    ASSERT_OK(queue->Ack(*done));
+    ASSERT_TRUE(ClaimNow(*queue, "w-held").has_value());
+    EXPECT_EQ(ConsumerNames(url_, stream_), (std::set<std::string>{"w-done", "w-held"}));
+  }
+  // "w-held" still holds a task another worker must be able to reclaim.
+  EXPECT_EQ(ConsumerNames(url_, stream_), (std::set<std::string>{"w-held"}));
+  auto survivor = Open();
+  EXPECT_EQ(ConsumerNames(url_, stream_), (std::set<std::string>{"w-held"}));
+}
+
 }  // namespace
 }  // namespace intake::adapters::redis
