@@ -1,19 +1,12 @@
-// Timestamps in the SQLite tables: integer microseconds since 1970-01-01T00:00:00Z (UTC).
+// Timestamps in the SQLite tables: integer microseconds since the epoch (UTC)
+// (adapters/epoch_micros.hpp).
 #pragma once
 
-#include <chrono>
-#include <cstdint>
+#include "adapters/epoch_micros.hpp"
 
 namespace intake::adapters::sqlite {
 
-inline std::int64_t ToMicros(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-inline std::chrono::system_clock::time_point FromMicros(std::int64_t micros) {
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::microseconds(micros)));
-}
+using adapters::FromMicros;
+using adapters::ToMicros;
 
 }  // namespace intake::adapters::sqlite
