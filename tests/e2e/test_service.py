@@ -4,6 +4,8 @@ import re
 import sys
 import unittest
 
+import backends
+
 from intake_harness import (IntakeProcess, ServerTestCase, csv_bytes, free_port, make_records,
                             require_binary)
 
@@ -183,6 +185,18 @@ class UnreachableBackendTest(unittest.TestCase):
     def test_unreachable_object_store(self):
         s = self.start({"S3_ENDPOINT_URL": "http://127.0.0.1:%d" % free_port(),
                         "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+        self.check_unavailable(s, "object_store")
+
+    @unittest.skipUnless(backends.S3_URL, "needs INTAKE_TEST_S3_URL (scripts/test-servers.sh)")
+    def test_rejected_s3_credentials_show_on_ready(self):
+        s = self.start({"S3_ENDPOINT_URL": backends.S3_URL, "AWS_ACCESS_KEY_ID": "NOT-A-KEY",
+                        "AWS_SECRET_ACCESS_KEY": "wrong-secret-value"})
+        r = s.request("GET", "/ready")
+        self.assertEqual(r.status, 503, r.summary())
+        reason = r.json["checks"]["object_store"]
+        self.assertIn("credentials", reason)
+        self.assertNotIn("wrong-secret-value", r.text)
+        self.assertNotIn("wrong-secret-value", s.log_text(tail=100000))
         self.check_unavailable(s, "object_store")
 
     def test_unreachable_broker(self):
