@@ -5,7 +5,8 @@ INTAKE_E2E_BACKEND picks the combination (SPEC §1):
   pg_s3         PostgreSQL + S3 + the queue in PostgreSQL
   pg_s3_redis   PostgreSQL + S3 + Redis Streams
 The servers come from INTAKE_TEST_POSTGRES_URL, INTAKE_TEST_S3_URL and INTAKE_TEST_REDIS_URL
-(scripts/test-servers.sh starts them); when a needed one is unset the module is skipped.
+(scripts/test-servers.sh starts them); when a needed one is unset the module is skipped, unless
+INTAKE_REQUIRE_SERVERS=1 (set by scripts/with-test-servers.sh, so `make test` never skips them).
 
 Every DATA_DIR gets its own storage, so processes sharing a DATA_DIR (a restart, an API node and
 its workers) share data, and nothing else does: a fresh PostgreSQL database, S3 bucket and Redis
@@ -51,6 +52,8 @@ def require_backend():
     if BACKEND not in _NEEDS:
         raise unittest.SkipTest("unknown INTAKE_E2E_BACKEND %r" % BACKEND)
     missing = [v for v in _NEEDS[BACKEND] if not os.environ.get(v)]
+    if missing and os.environ.get("INTAKE_REQUIRE_SERVERS") == "1":
+        raise AssertionError("INTAKE_REQUIRE_SERVERS=1 but %s unset" % ", ".join(missing))
     if missing:
         raise unittest.SkipTest("%s needs %s (scripts/test-servers.sh)" % (BACKEND,
                                                                             ", ".join(missing)))
