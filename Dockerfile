@@ -13,9 +13,12 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake pkg-config ca-certificates \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
       libsqlite3-dev libssl-dev libicu-dev libpq-dev libcurl4-openssl-dev libhiredis-dev \
-      libspdlog-dev libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev \
+      libspdlog-dev libcli11-dev libsimdjson-dev libgtest-dev libgmock-dev nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The documentation pages' bundles (swagger-ui-dist, redoc) are embedded at build time.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY CMakeLists.txt ./
 COPY cmake ./cmake
 COPY migrations ./migrations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Intake needs to build and test, only what is missing:
-#   Debian/Ubuntu packages (apt-get; sudo when not root), then the npm test tools (s3rver) into
-#   ./node_modules from package-lock.json. Safe to run repeatedly.
+#   Debian/Ubuntu packages (apt-get; sudo when not root), then the npm packages (the documentation
+#   bundles and the test tools) into ./node_modules from package-lock.json. Safe to run repeatedly.
 #   INTAKE_DEPS=build installs only what building needs (make build / make start).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +13,13 @@ packages=(
   libspdlog-dev libcli11-dev libsimdjson-dev
   libgtest-dev libgmock-dev
 )
+# Node.js and npm: the documentation pages' bundles (swagger-ui-dist, redoc) are npm packages
+# embedded at build time, and s3rver is one. A machine with Node from elsewhere keeps it.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ "${INTAKE_DEPS:-all}" != "build" ]; then
   # The integration tests' servers and clients.
   packages+=(python3 sqlite3 clang-format curl postgresql postgresql-client redis-server awscli)
-  # Node.js and npm for s3rver; a machine with Node from elsewhere (e.g. NodeSource) keeps it.
-  command -v node >/dev/null 2>&1 || packages+=(nodejs)
-  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()
@@ -34,7 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ "${INTAKE_DEPS:-all}" != "build" ] && [ ! -x node_modules/.bin/s3rver ]; then
-  echo "Installing npm test tools (package-lock.json)"
+if [ ! -x node_modules/.bin/s3rver ] || [ ! -f node_modules/redoc/bundles/redoc.standalone.js ] ||
+   [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing npm packages (package-lock.json)"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include "http/handlers/asset_handlers.hpp"
 #include "http/handlers/service_handlers.hpp"
 
 namespace intake::http {
@@ -27,6 +28,22 @@ Api::Api(ApiServices services, IngestLimits limits)
       simple("POST", "/tasks/{task_id}/replay", [this](Request& r) { return tasks_.Replay(r); }));
   router_.Add(simple("GET", "/patients", [this](Request& r) { return patients_.List(r); }));
   router_.Add(simple("GET", "/patients/{id}", [this](Request& r) { return patients_.Get(r); }));
+
+  // Documentation and the dashboard: files embedded at build time (src/http/assets/, npm).
+  auto page = [&](std::string pattern, std::string asset) {
+    router_.Add(simple("GET", std::move(pattern),
+                       [asset = std::move(asset)](Request&) { return AssetResponse(asset); }));
+  };
+  page("/openapi.json", "openapi.json");
+  page("/docs", "docs.html");
+  page("/redoc", "redoc.html");
+  page("/dashboard", "dashboard.html");
+  router_.Add(
+      simple("GET", "/assets/{file}", [](Request& r) { return AssetResponse(r.Param("file")); }));
+  router_.Add(simple("GET", "/assets/swagger-ui/{file}",
+                     [](Request& r) { return AssetResponse("swagger-ui/" + r.Param("file")); }));
+  router_.Add(simple("GET", "/assets/redoc/{file}",
+                     [](Request& r) { return AssetResponse("redoc/" + r.Param("file")); }));
 }
 
 }  // namespace intake::http
