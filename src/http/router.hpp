@@ -62,6 +62,9 @@ class Router {
   // from a handler is logged and answered with 500. `label` (optional) receives Match::label.
   Response Handle(Request& request, std::string* label = nullptr) const;
 
+  // Every route in the order added (the OpenAPI coverage test lists them).
+  const std::vector<Route>& routes() const { return routes_; }
+
  private:
   std::vector<Route> routes_;
 };
