@@ -19,7 +19,8 @@ command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ "${INTAKE_DEPS:-all}" != "build" ]; then
   # The integration tests' servers and clients.
-  packages+=(python3 sqlite3 clang-format curl postgresql postgresql-client redis-server awscli)
+  packages+=(python3 sqlite3 clang-format curl postgresql postgresql-client redis-server awscli
+             chromium)
 fi
 
 missing=()
