@@ -2,66 +2,10 @@
 // (/docs, /redoc): they answer HTML that loads only Intake's own /assets/... and /openapi.json, and
 // every asset they reference is served. Runs the real binary ($INTAKE_BIN serve) on a free port.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import test from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 
-// Configuration variables the server reads; cleared so the caller's environment cannot redirect it.
-const CONFIG_VARS = [
-  "HOST", "PORT", "DATA_DIR", "DATABASE_URL", "OBJECT_STORE", "S3_ENDPOINT_URL", "BROKER_URL",
-  "CELERY_BROKER_URL", "WORKER_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT", "LOG_PHI",
-  "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "MAX_RECORDS_PER_REQUEST",
-];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer() {
-  const bin = process.env.INTAKE_BIN;
-  assert.ok(bin, "INTAKE_BIN must name the built intake binary");
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "intake-openapi-"));
-  const port = await freePort();
-  const env = { ...process.env };
-  for (const name of CONFIG_VARS) delete env[name];
-  Object.assign(env, { HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warning" });
-  const child = spawn(bin, ["serve"], { env, cwd: dataDir, stdio: ["ignore", "inherit", "inherit"] });
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`intake serve exited early (${child.exitCode})`);
-    try {
-      const r = await fetch(`${base}/health`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGTERM");
-      throw new Error("intake serve did not answer /health within 30 s");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGTERM");
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  return { base, stop };
-}
+import { IntakeServer, requireEnv } from "./lib/intake_server.mjs";
 
 // The URLs a page loads or links to: src= and href= attribute values, plus quoted absolute URLs
 // and quoted root-relative paths in inline text (e.g. a spec-url attribute or a script).
@@ -72,8 +16,13 @@ function referencedUrls(html) {
   return [...urls];
 }
 
-const server = await startServer();
-test.after(() => server.stop());
+const intake = await new IntakeServer(requireEnv("INTAKE_BIN")).start();
+const server = { base: intake.url };
+test.after(async () => {
+  const code = await intake.stop();
+  intake.removeTemp();
+  assert.equal(code, 0, "intake serve did not exit 0 on SIGTERM");
+});
 
 test("GET /openapi.json is a valid OpenAPI 3.1 document", async () => {
   const r = await fetch(`${server.base}/openapi.json`);
