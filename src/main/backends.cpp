@@ -51,6 +51,22 @@ std::chrono::milliseconds Lease(const Config& config) {
   return std::chrono::seconds(config.task_lease_seconds);
 }
 
+// The adapters living in an opened, migrated database `db`, whatever its technology.
+template <typename Records, typename Tasks, typename Idempotency, typename Queue, typename Db>
+Result<std::unique_ptr<DatabaseBackend>> Assemble(std::shared_ptr<Db> db, const Config& config,
+                                                  bool queue_in_database) {
+  auto version = db->SchemaVersion();
+  if (!version) return version.error();
+  auto backend = std::make_unique<DatabaseBackend>();
+  backend->schema_version = *version;
+  backend->records = std::make_unique<Records>(db);
+  backend->tasks = std::make_unique<Tasks>(db);
+  backend->idempotency = std::make_unique<Idempotency>(db);
+  if (queue_in_database) backend->queue = std::make_unique<Queue>(db, Lease(config));
+  backend->handle = std::move(db);
+  return backend;
+}
+
 Result<std::unique_ptr<DatabaseBackend>> OpenSqlite(const Config& config,
                                                     const std::string& path_text,
                                                     bool queue_in_database) {
@@ -63,18 +79,8 @@ Result<std::unique_ptr<DatabaseBackend>> OpenSqlite(const Config& config,
   }
   auto opened = sq::SqliteDatabase::Open(path_text);
   if (!opened) return opened.error();
-  std::shared_ptr<sq::SqliteDatabase> db = std::move(*opened);
-
-  auto backend = std::make_unique<DatabaseBackend>();
-  auto version = db->SchemaVersion();
-  if (!version) return version.error();
-  backend->schema_version = *version;
-  backend->records = std::make_unique<sq::SqliteRecordStore>(db);
-  backend->tasks = std::make_unique<sq::SqliteTaskStore>(db);
-  backend->idempotency = std::make_unique<sq::SqliteIdempotencyStore>(db);
-  if (queue_in_database) backend->queue = std::make_unique<sq::SqliteTaskQueue>(db, Lease(config));
-  backend->handle = std::move(db);
-  return backend;
+  return Assemble<sq::SqliteRecordStore, sq::SqliteTaskStore, sq::SqliteIdempotencyStore,
+                  sq::SqliteTaskQueue>(std::move(*opened), config, queue_in_database);
 }
 
 Result<std::unique_ptr<DatabaseBackend>> OpenPostgres(const Config& config,
@@ -85,18 +91,8 @@ Result<std::unique_ptr<DatabaseBackend>> OpenPostgres(const Config& config,
   options.pool_size = config.worker_concurrency + kExtraPgConnections;
   auto opened = pg::PgDatabase::Open(options);
   if (!opened) return opened.error();
-  std::shared_ptr<pg::PgDatabase> db = std::move(*opened);
-
-  auto backend = std::make_unique<DatabaseBackend>();
-  auto version = db->SchemaVersion();
-  if (!version) return version.error();
-  backend->schema_version = *version;
-  backend->records = std::make_unique<pg::PgRecordStore>(db);
-  backend->tasks = std::make_unique<pg::PgTaskStore>(db);
-  backend->idempotency = std::make_unique<pg::PgIdempotencyStore>(db);
-  if (queue_in_database) backend->queue = std::make_unique<pg::PgTaskQueue>(db, Lease(config));
-  backend->handle = std::move(db);
-  return backend;
+  return Assemble<pg::PgRecordStore, pg::PgTaskStore, pg::PgIdempotencyStore, pg::PgTaskQueue>(
+      std::move(*opened), config, queue_in_database);
 }
 
 }  // namespace

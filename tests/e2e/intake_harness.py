@@ -487,6 +487,31 @@ def diff_rows(expected, actual, key="visit_account_number"):
         len(expected), len(actual), missing, extra, fields)
 
 
+class ProcessTestCase(unittest.TestCase):
+    """A temp dir per test (self.tmp) and self.proc(**IntakeProcess kwargs) for processes that are
+    cleaned up by pid afterwards; when a test fails, every process's log tail goes to stderr."""
+
+    def setUp(self):
+        require_binary()
+        self.tmp = tempfile.mkdtemp(prefix="intake-e2e-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self._procs = []
+
+    def proc(self, **kw):
+        p = IntakeProcess(**kw)
+        self.addCleanup(p.cleanup)
+        self._procs.append(p)
+        return p
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result is not None else 0
+        out = super().run(result)
+        if result is not None and len(result.failures) + len(result.errors) > before:
+            for p in getattr(self, "_procs", []):
+                sys.stderr.write("\n[log]\n%s\n" % p.log_text())
+        return out
+
+
 class ServerTestCase(unittest.TestCase):
     """One server per test class (started in setUpClass, stopped with exit code 0 at the end).
 

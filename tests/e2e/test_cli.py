@@ -14,7 +14,7 @@ import unittest
 
 import backends
 
-from intake_harness import (IntakeProcess, ServerTestCase, csv_bytes, free_port,
+from intake_harness import (IntakeProcess, ProcessTestCase, ServerTestCase, csv_bytes, free_port,
                             make_record, make_records, ndjson_bytes, require_binary, run_cli,
                             unique)
 
@@ -42,26 +42,7 @@ def port_answers(port):
         s.close()
 
 
-class TempDirTestCase(unittest.TestCase):
-    def setUp(self):
-        require_binary()
-        self.tmp = tempfile.mkdtemp(prefix="intake-e2e-cli-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self._procs = []
-
-    def proc(self, **kw):
-        p = IntakeProcess(**kw)
-        self.addCleanup(p.cleanup)
-        self._procs.append(p)
-        return p
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result is not None else 0
-        out = super().run(result)
-        if result is not None and len(result.failures) + len(result.errors) > before:
-            for p in getattr(self, "_procs", []):
-                sys.stderr.write("\n[log]\n%s\n" % p.log_text())
-        return out
+TempDirTestCase = ProcessTestCase
 
 
 class VersionHelpMigrateTest(TempDirTestCase):

@@ -10,12 +10,10 @@ import csv
 import io
 import random
 import re
-import shutil
-import tempfile
 import time
 import unittest
 
-from intake_harness import IntakeProcess, big_data_scale, require_binary
+from intake_harness import ProcessTestCase, big_data_scale
 
 TASKS = 8
 ROWS_PER_TASK = max(2000, int(8000 * big_data_scale()))
@@ -59,34 +57,16 @@ def oracle(batches):
             sorted((k,) + d for k, d in visits.items()))
 
 
-class ScaleOutTest(unittest.TestCase):
-    def setUp(self):
-        require_binary()
-        self.tmp = tempfile.mkdtemp(prefix="intake-e2e-scale-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.procs = []
-
-    def proc(self, args, data_dir=None):
-        p = IntakeProcess(env=ENV, args=args, data_dir=data_dir)
-        self.addCleanup(p.cleanup)
-        self.procs.append(p)
-        return p
-
-    def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result is not None else 0
-        out = super().run(result)
-        if result is not None and len(result.failures) + len(result.errors) > before:
-            import sys
-            for p in self.procs:
-                sys.stderr.write("\n[log]\n%s\n" % p.log_text())
-        return out
+class ScaleOutTest(ProcessTestCase):
+    def start(self, args, data_dir=None):
+        return self.proc(env=ENV, args=args, data_dir=data_dir)
 
     def statuses(self, api, ids):
         return [api.task(t)["status"] for t in ids]
 
     def test_two_workers_share_tasks_and_a_killed_one_loses_and_duplicates_nothing(self):
         batches = make_batches()
-        api = self.proc(("serve", "--no-worker"))
+        api = self.start(("serve", "--no-worker"))
         api.start()
         ids = []
         for body in batches:
@@ -96,8 +76,8 @@ class ScaleOutTest(unittest.TestCase):
         self.assertEqual(self.statuses(api, ids), ["PENDING"] * TASKS,
                          "an API-only node ran a task")
 
-        w1 = self.proc(("worker",), data_dir=api.data_dir)
-        w2 = self.proc(("worker",), data_dir=api.data_dir)
+        w1 = self.start(("worker",), data_dir=api.data_dir)
+        w2 = self.start(("worker",), data_dir=api.data_dir)
         w1.start(wait=False)
         w2.start(wait=False)
 
