@@ -5,6 +5,25 @@
 #include <algorithm>
 
 namespace intake::main_ {
+namespace {
+
+// One attempt at a single-port backend: on success it is kept in `slot` and published through
+// `gate`; otherwise the gate carries the reason (what /ready and 503 answers say).
+template <typename Port>
+void TryOpen(std::unique_ptr<Port>& slot, BackendGate<Port>& gate, std::string_view what,
+             Result<std::unique_ptr<Port>> opened) {
+  if (opened) {
+    slot = std::move(*opened);
+    spdlog::info("{} ready", what);
+    gate.Publish(slot.get());
+  } else {
+    const std::string reason = opened.error().message;
+    spdlog::warn("{} not ready, retrying in the background: {}", what, reason);
+    gate.SetReason(reason);
+  }
+}
+
+}  // namespace
 
 bool BackendEnsurer::TryOnce() {
   if (!database_) {
@@ -22,29 +41,9 @@ bool BackendEnsurer::TryOnce() {
       if (factory_.QueueInDatabase()) gates_.queue.SetReason(reason);
     }
   }
-  if (!objects_) {
-    auto opened = factory_.OpenObjectStore();
-    if (opened) {
-      objects_ = std::move(*opened);
-      spdlog::info("object store ready");
-      gates_.objects.Publish(objects_.get());
-    } else {
-      const std::string reason = opened.error().message;
-      spdlog::warn("object store not ready, retrying in the background: {}", reason);
-      gates_.objects.SetReason(reason);
-    }
-  }
+  if (!objects_) TryOpen(objects_, gates_.objects, "object store", factory_.OpenObjectStore());
   if (!factory_.QueueInDatabase() && !queue_) {
-    auto opened = factory_.OpenQueue();
-    if (opened) {
-      queue_ = std::move(*opened);
-      spdlog::info("task queue ready");
-      gates_.queue.Publish(queue_.get());
-    } else {
-      const std::string reason = opened.error().message;
-      spdlog::warn("task queue not ready, retrying in the background: {}", reason);
-      gates_.queue.SetReason(reason);
-    }
+    TryOpen(queue_, gates_.queue, "task queue", factory_.OpenQueue());
   }
   return AllUp();
 }
