@@ -8,9 +8,9 @@
 namespace intake::adapters::postgres {
 namespace {
 
-constexpr std::string_view kClearLeaseOfTask =
-    "UPDATE tasks SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
-    " WHERE task_id = $1";
+// Enqueue leaves the lease alone: a worker may already have claimed the new task between its
+// creation and this call, and clearing that lease would hand the task to a second worker.
+constexpr std::string_view kTaskExists = "SELECT 1 FROM tasks WHERE task_id = $1";
 constexpr std::string_view kNotify = "SELECT pg_notify($1, '')";
 constexpr std::string_view kClaimNext =
     "UPDATE tasks SET lease_owner = $1, lease_token = $2, lease_expires_at = $3"
@@ -76,9 +76,9 @@ void PgTaskQueue::EnsureListener() {
 
 Status PgTaskQueue::Enqueue(std::string_view task_id) {
   auto cleared = db_->Transaction([&](PgConnection& conn) -> Status {
-    auto r = conn.Exec(kClearLeaseOfTask, {task_id}, "enqueue task");
+    auto r = conn.Exec(kTaskExists, {task_id}, "enqueue task");
     if (!r) return r.error();
-    if (r->Affected() == 0) return NotFound("task not found");
+    if (r->rows() == 0) return NotFound("task not found");
     auto n = conn.Exec(kNotify, {db_->notify_channel()}, "notify workers");
     if (!n) return n.error();
     return {};

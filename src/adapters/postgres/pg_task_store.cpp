@@ -31,7 +31,9 @@ constexpr std::string_view kResetTask =
     "UPDATE tasks SET state = 'PENDING', total_records = 0, processed_records = 0,"
     " patients_created = 0, patients_updated = 0, patients_unchanged = 0, visits_created = 0,"
     " visits_updated = 0, visits_unchanged = 0, error_count = 0, rows_done = 0,"
-    " failure_reason = NULL, finished_at = NULL"
+    " failure_reason = NULL, finished_at = NULL,"
+    // A finished task's lease is stale (its worker's ack may have failed): the replay is free.
+    " lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
     " WHERE task_id = $1 AND state IN ('SUCCESS', 'FAILURE')"
     " RETURNING " INTAKE_TASK_COLUMNS;
 constexpr std::string_view kDeleteTaskErrors = "DELETE FROM task_errors WHERE task_id = $1";

@@ -7,9 +7,9 @@
 namespace intake::adapters::sqlite {
 namespace {
 
-constexpr std::string_view kClearLeaseOfTask =
-    "UPDATE tasks SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
-    " WHERE task_id = ?1";
+// Enqueue leaves the lease alone: a worker may already have claimed the new task between its
+// creation and this call, and clearing that lease would hand the task to a second worker.
+constexpr std::string_view kTaskExists = "SELECT 1 FROM tasks WHERE task_id = ?1";
 constexpr std::string_view kClaimNext =
     "UPDATE tasks SET lease_owner = ?1, lease_token = ?2, lease_expires_at = ?3"
     " WHERE task_id = (SELECT task_id FROM tasks"
@@ -52,15 +52,16 @@ std::chrono::system_clock::time_point SqliteTaskQueue::Now() const {
 }
 
 Status SqliteTaskQueue::Enqueue(std::string_view task_id) {
-  auto cleared = db_->Write([&](Connection& conn) -> Status {
-    auto s = conn.Prepare(kClearLeaseOfTask, "enqueue task");
+  auto found = db_->Read([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kTaskExists, "enqueue task");
     if (!s) return s.error();
     s->Bind(1, task_id);
-    if (auto run = s->Run(); !run) return run.error();
-    if (conn.Changes() == 0) return NotFound("task not found");
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return NotFound("task not found");
     return {};
   });
-  if (!cleared) return cleared;
+  if (!found) return found;
   {
     std::lock_guard lock(mu_);
     ++enqueued_;

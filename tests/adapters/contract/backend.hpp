@@ -39,6 +39,9 @@ class Backend {
   // drive them); false when they follow a clock of their own (Redis: the server's idle time),
   // which only the real-time lease tests exercise.
   virtual bool LeasesFollowClock() const { return true; }
+  // True when the queue is the tasks table itself (a created task is claimable even before
+  // Enqueue); false for a broker, which delivers only what was enqueued.
+  virtual bool QueueInDatabase() const { return true; }
 };
 
 struct BackendFactory {

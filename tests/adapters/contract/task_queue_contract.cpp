@@ -214,6 +214,31 @@ TEST_P(TaskQueueContract, ReplayedTaskIsDeliveredAgain) {
   EXPECT_EQ(again->task_id, "a");
 }
 
+// A worker polling the database queue can claim a new task in the moment between its creation
+// and Enqueue; Enqueue must not take that lease away and hand the task to a second worker.
+TEST_P(TaskQueueContract, EnqueueKeepsALeaseTakenBeforeIt) {
+  if (!backend().QueueInDatabase()) GTEST_SKIP() << "the broker delivers only enqueued tasks";
+  ASSERT_OK(backend().tasks().CreateTask({"a", "a.csv", 1, clock_.Now()}));
+  auto early = ClaimNow("w1");
+  ASSERT_TRUE(early.has_value());
+  ASSERT_OK(queue_->Enqueue("a"));
+  EXPECT_FALSE(ClaimNow("w2").has_value());
+  EXPECT_OK(queue_->Extend(*early));
+}
+
+// A finished task whose ack never arrived still holds its lease; a replay frees it at once.
+TEST_P(TaskQueueContract, ReplayOfATaskWhoseAckWasLostIsClaimableAtOnce) {
+  Submit("a");
+  auto claimed = ClaimNow();
+  ASSERT_TRUE(claimed.has_value());
+  ASSERT_OK(backend().tasks().FinishTask("a", TaskState::kSuccess, std::nullopt, clock_.Now()));
+  ASSERT_OK(backend().tasks().ResetForReplay("a"));
+  ASSERT_OK(queue_->Enqueue("a"));
+  auto again = ClaimNow("w2");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->task_id, "a");
+}
+
 TEST_P(TaskQueueContract, DepthCountsWaitingAndRunningTasks) {
   Submit("a");
   Submit("b");

@@ -68,6 +68,7 @@ class RedisQueueBackend : public Backend {
   }
   std::unique_ptr<Backend> OpenPeer() override { return Create(shared_); }
   bool LeasesFollowClock() const override { return false; }
+  bool QueueInDatabase() const override { return false; }
 
  private:
   std::shared_ptr<SharedStorage> shared_;
