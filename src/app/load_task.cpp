@@ -3,19 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <optional>
 #include <thread>
 #include <utility>
-#include <vector>
+#include <variant>
 
-#include "domain/csv_codec.hpp"
-#include "domain/validation.hpp"
+#include "app/batch_producer.hpp"
 
 namespace intake::app {
 namespace {
 
-constexpr std::size_t kReadChunk = std::size_t{1} << 20;
 constexpr std::chrono::milliseconds kSleepSlice{50};
 
 domain::Date UtcDate(std::chrono::system_clock::time_point now) {
@@ -55,12 +52,8 @@ class TaskRun {
   AttemptEnd Run();
 
  private:
-  AttemptEnd Stream(ports::ObjectReader& reader);
-  std::optional<AttemptEnd> OnRow(std::vector<std::string>& row, bool unterminated);
-  std::optional<AttemptEnd> OnHeader(const std::vector<std::string>& row);
-  void Validate();
-  void Reject(std::int64_t row, std::vector<domain::Problem>& problems, bool mapped);
-  std::optional<AttemptEnd> ApplyBatch(std::optional<std::int64_t> total_records);
+  AttemptEnd Stream(std::unique_ptr<ports::ObjectReader> reader);
+  std::optional<AttemptEnd> ApplyBatch(ports::BatchInput& batch);
   AttemptEnd Succeed();
   AttemptEnd Fail(const std::string& reason);
 
@@ -70,14 +63,6 @@ class TaskRun {
   bool first_attempt_;
 
   ports::TaskRecord task_;
-  domain::Date today_;
-  std::optional<domain::CsvHeader> header_;
-  std::int64_t row_number_ = 0;  // data rows seen so far
-  std::int64_t rows_in_batch_ = 0;
-  ports::BatchInput batch_;
-  domain::VisitRecord record_;
-  std::vector<domain::Problem> problems_;
-  std::vector<domain::Problem> checked_;  // scratch for Validate()
   bool progressed_ = false;
 };
 
@@ -103,7 +88,6 @@ AttemptEnd TaskRun::Run() {
   } else {
     spdlog::info("task={} resuming after row {}", id, task_.rows_done);
   }
-  today_ = UtcDate(p_.clock.Now());
   spdlog::info("[STEP 1] Downloading CSV… task={}", id);
   auto reader = p_.objects.Get(task_.csv_filename);
   if (!reader) {
@@ -112,131 +96,51 @@ AttemptEnd TaskRun::Run() {
     return Transient(error);
   }
   spdlog::info("[STEP 2] Parsing CSV… task={}", id);
-  AttemptEnd end = Stream(**reader);
+  AttemptEnd end = Stream(std::move(*reader));
   end.progressed = progressed_;
   return end;
 }
 
-AttemptEnd TaskRun::Stream(ports::ObjectReader& reader) {
-  domain::CsvReader csv;
-  std::vector<char> buffer(kReadChunk);
-  std::vector<std::string> row;
+AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
+  ProducerSettings settings;
+  settings.task_id = claimed_.task_id;
+  settings.rows_done = task_.rows_done;
+  settings.known_errors = task_.counters.error_count;
+  settings.today = UtcDate(p_.clock.Now());
+  settings.batch_rows = p_.options.batch_rows;
+  settings.log_phi = p_.options.log_phi;
+  BatchProducer producer(std::move(reader), std::move(settings));
   while (true) {
-    auto read = reader.Read(buffer.data(), buffer.size());
-    if (!read) {
-      const Error error = read.error();
-      if (error.code == ErrorCode::kNotFound) return Fail("CSV object not found");
-      return Transient(error);
+    BatchProducer::Item item = producer.Next();
+    if (auto* end = std::get_if<ProducerEnd>(&item)) {
+      switch (end->kind) {
+        case ProducerEnd::Kind::kComplete:
+          return Succeed();
+        case ProducerEnd::Kind::kFail:
+          return Fail(end->reason);
+        case ProducerEnd::Kind::kTransient:
+          return Transient(end->error);
+      }
     }
-    if (*read == 0) break;
-    csv.Feed(std::string_view(buffer.data(), *read));
-    while (csv.Next(row)) {
-      if (auto end = OnRow(row, false)) return *end;
-    }
-  }
-  csv.Finish();
-  // One row of lookahead: only the very last row can end inside a quoted field.
-  bool have = csv.Next(row);
-  while (have) {
-    std::vector<std::string> next;
-    const bool more = csv.Next(next);
-    if (auto end = OnRow(row, !more && csv.unterminated_quote())) return *end;
-    row.swap(next);
-    have = more;
-  }
-  if (!header_) return Fail("CSV has no header row");
-  if (auto end = ApplyBatch(row_number_)) return *end;
-  return Succeed();
-}
-
-std::optional<AttemptEnd> TaskRun::OnHeader(const std::vector<std::string>& row) {
-  auto header = domain::CsvHeader::Parse(row, domain::ProblemsColumn::kRead);
-  if (!header) return Fail(header.error().message);
-  header_ = *header;
-  spdlog::info("[STEP 3] Processing records… task={}", claimed_.task_id);
-  return std::nullopt;
-}
-
-std::optional<AttemptEnd> TaskRun::OnRow(std::vector<std::string>& row, bool unterminated) {
-  if (!header_) return OnHeader(row);
-  const std::int64_t number = ++row_number_;
-  if (number <= task_.rows_done) return std::nullopt;  // committed by an earlier run
-  problems_.clear();
-  bool mapped = false;
-  if (unterminated) {
-    problems_.push_back(
-        domain::Problem{std::nullopt, "value_error", "unterminated quoted field at end of file"});
-  } else if (header_->ToRecord(row, record_, problems_)) {
-    mapped = true;
-    Validate();
-  }
-  if (problems_.empty()) {
-    batch_.rows.push_back(domain::RowInput{number, record_});
-  } else {
-    Reject(number, problems_, mapped);
-  }
-  if (++rows_in_batch_ < static_cast<std::int64_t>(p_.options.batch_rows)) return std::nullopt;
-  if (auto end = ApplyBatch(std::nullopt)) return end;
-  if (stop_ && stop_()) {
-    spdlog::info("task={} stopping after row {} (stop requested)", claimed_.task_id, number);
-    return Done(LoadOutcome::kStopped);
-  }
-  return std::nullopt;
-}
-
-// Adds the field-rule problems of record_ to problems_, which holds those of the problems column
-// (an NDJSON field that was missing or not a string). A field named there is not checked again
-// (its cell is empty): one problem per bad field. The result is in field order, row-level first.
-void TaskRun::Validate() {
-  if (problems_.empty()) {
-    domain::ValidateRecord(record_, today_, problems_);
-    return;
-  }
-  std::array<bool, domain::kFieldCount> named{};
-  for (const domain::Problem& problem : problems_) {
-    if (problem.field) named[static_cast<std::size_t>(*problem.field)] = true;
-  }
-  checked_.clear();
-  domain::ValidateRecord(record_, today_, checked_);
-  for (domain::Problem& problem : checked_) {
-    if (!problem.field || !named[static_cast<std::size_t>(*problem.field)]) {
-      problems_.push_back(std::move(problem));
+    auto& batch = std::get<ports::BatchInput>(item);
+    const bool last = batch.total_records.has_value();
+    if (auto end = ApplyBatch(batch)) return *end;
+    if (!last && stop_ && stop_()) {
+      spdlog::info("task={} stopping after row {} (stop requested)", claimed_.task_id,
+                   task_.rows_done);
+      return Done(LoadOutcome::kStopped);
     }
   }
-  std::stable_sort(problems_.begin(), problems_.end(),
-                   [](const domain::Problem& a, const domain::Problem& b) {
-                     const auto rank = [](const domain::Problem& p) {
-                       return p.field ? 1 + static_cast<int>(*p.field) : 0;
-                     };
-                     return rank(a) < rank(b);
-                   });
 }
 
-void TaskRun::Reject(std::int64_t row, std::vector<domain::Problem>& problems, bool mapped) {
-  ++batch_.rejected_rows;
-  // The store keeps only the first kMaxStoredRowErrors per task; every rejected row before this
-  // one left at least one, so past that point more would be dropped anyway.
-  const auto known = static_cast<std::size_t>(task_.counters.error_count);
-  for (auto& problem : problems) {
-    if (known + batch_.row_errors.size() >= domain::kMaxStoredRowErrors) break;
-    batch_.row_errors.push_back(domain::RowError{row, problem.field, std::move(problem.message)});
-  }
-  if (p_.options.log_phi && mapped) {
-    spdlog::debug("task={} row={} mrn={} rejected ({} problems)", claimed_.task_id, row,
-                  record_.mrn, problems.size());
-  } else {
-    spdlog::debug("task={} row={} rejected ({} problems)", claimed_.task_id, row, problems.size());
-  }
-}
-
-std::optional<AttemptEnd> TaskRun::ApplyBatch(std::optional<std::int64_t> total_records) {
-  batch_.task_id = claimed_.task_id;
-  batch_.task_seq = task_.seq;
-  batch_.rows_done_before = task_.rows_done;
-  batch_.rows_done_after = std::max(row_number_, task_.rows_done);
-  batch_.total_records = total_records;
-  batch_.mark_progress = true;
-  auto counters = p_.records.ApplyBatch(batch_);
+// Applies one prepared batch (the producer set its rows, rejected rows, rows_done_after and
+// total_records) and extends the lease.
+std::optional<AttemptEnd> TaskRun::ApplyBatch(ports::BatchInput& batch) {
+  batch.task_id = claimed_.task_id;
+  batch.task_seq = task_.seq;
+  batch.rows_done_before = task_.rows_done;
+  batch.mark_progress = true;
+  auto counters = p_.records.ApplyBatch(batch);
   if (!counters) {
     const Error error = counters.error();
     if (error.code == ErrorCode::kConflict) {
@@ -250,9 +154,7 @@ std::optional<AttemptEnd> TaskRun::ApplyBatch(std::optional<std::int64_t> total_
   p_.metrics.loaded += processed - rejected;
   p_.metrics.rejected += rejected;
   task_.counters = *counters;
-  task_.rows_done = batch_.rows_done_after;
-  batch_ = ports::BatchInput{};
-  rows_in_batch_ = 0;
+  task_.rows_done = batch.rows_done_after;
   progressed_ = true;
   spdlog::debug("task={} committed rows_done={}", claimed_.task_id, task_.rows_done);
   if (auto extended = p_.queue.Extend(claimed_); !extended) {
