@@ -14,8 +14,12 @@ constexpr std::chrono::milliseconds kSleepSlice{50};
 }  // namespace
 
 WorkerPool::WorkerPool(ports::TaskQueue& queue, LoadTask& load, int threads,
-                       std::string worker_id_prefix)
-    : queue_(queue), load_(load), thread_count_(threads), prefix_(std::move(worker_id_prefix)) {}
+                       std::string worker_id_prefix, std::function<void()> on_idle)
+    : queue_(queue),
+      load_(load),
+      thread_count_(threads),
+      prefix_(std::move(worker_id_prefix)),
+      on_idle_(std::move(on_idle)) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -47,7 +51,11 @@ void WorkerPool::Loop(int index) {
       }
       continue;
     }
-    if (!*claimed) continue;
+    if (!*claimed) {
+      if (on_idle_ && ran_since_idle_.exchange(false)) on_idle_();
+      continue;
+    }
+    ran_since_idle_ = true;
     const ports::ClaimedTask& task = **claimed;
     switch (load_.Run(task, stop_requested)) {
       case LoadOutcome::kFinished:

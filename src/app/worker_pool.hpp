@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,7 +16,10 @@ namespace intake::app {
 
 class WorkerPool {
  public:
-  WorkerPool(ports::TaskQueue& queue, LoadTask& load, int threads, std::string worker_id_prefix);
+  // `on_idle`, when set, runs on a worker thread once the queue has been empty for a claim's wait
+  // after some task ran: a place to give memory back.
+  WorkerPool(ports::TaskQueue& queue, LoadTask& load, int threads, std::string worker_id_prefix,
+             std::function<void()> on_idle = {});
   ~WorkerPool();  // calls Stop()
   void Start();
   void Stop();
@@ -27,6 +31,8 @@ class WorkerPool {
   LoadTask& load_;
   int thread_count_;
   std::string prefix_;
+  std::function<void()> on_idle_;
+  std::atomic<bool> ran_since_idle_{false};
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -27,6 +27,10 @@ Status DeferredRecordStore::Check() {
   return gate_.NotReady();
 }
 
+void DeferredRecordStore::ReleaseIdleMemory() {
+  if (auto* db = gate_.Get()) db->records->ReleaseIdleMemory();
+}
+
 // ---- TaskStore
 // -----------------------------------------------------------------------------------
 

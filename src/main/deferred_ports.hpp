@@ -96,6 +96,7 @@ class DeferredRecordStore final : public ports::RecordStore {
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;
   Status Check() override;
+  void ReleaseIdleMemory() override;
 
  private:
   DatabaseGate& gate_;

@@ -1,5 +1,6 @@
 #include "main/wiring.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -112,7 +113,10 @@ Result<std::uint16_t> Service::Start() {
     port = *bound;
   }
   if (p.roles.workers) {
-    p.pool.emplace(p.queue, p.load, p.config.worker_concurrency, WorkerIdPrefix());
+    p.pool.emplace(p.queue, p.load, p.config.worker_concurrency, WorkerIdPrefix(), [&p] {
+      p.records.ReleaseIdleMemory();
+      malloc_trim(0);  // hands the freed batches back to the system
+    });
     p.pool->Start();
     spdlog::info("started {} worker thread(s)", p.config.worker_concurrency);
   }

@@ -72,6 +72,9 @@ class RecordStore {
   // kNotFound for an unknown id.
   virtual Result<PatientView> GetPatient(std::int64_t id) = 0;
   virtual Status Check() = 0;
+  // Frees what memory the store keeps for speed while loading (page caches); called when the
+  // workers have been idle for a while. The default keeps nothing to free.
+  virtual void ReleaseIdleMemory() {}
 };
 
 }  // namespace intake::ports

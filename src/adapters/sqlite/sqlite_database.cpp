@@ -111,7 +111,8 @@ Connection::~Connection() {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
-                                                     const SqliteOptions& options) {
+                                                     const SqliteOptions& options,
+                                                     std::int64_t cache_kib) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -123,9 +124,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   // journal_mode=WAL is persistent in the file; setting it again is a no-op.
-  auto pragmas = conn->Exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-      "open pragmas");
+  const std::string sql =
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+      " PRAGMA cache_size = -" +
+      std::to_string(cache_kib) + ";";
+  auto pragmas = conn->Exec(sql, "open pragmas");
   if (!pragmas) return pragmas.error();
   return conn;
 }
@@ -148,6 +151,8 @@ Status Connection::Exec(std::string_view sql, std::string_view what) {
   if (rc != SQLITE_OK) return MakeError(rc, what);
   return {};
 }
+
+void Connection::ReleaseMemory() { sqlite3_db_release_memory(db_); }
 
 std::int64_t Connection::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
@@ -183,7 +188,7 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(path, options));
   {
     // Open one connection now so that an unusable path fails here.
-    auto lease = db->Acquire();
+    auto lease = db->Acquire(false);
     if (!lease) return lease.error();
   }
   if (options.migrate_on_open) {
@@ -194,7 +199,20 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
 
 SqliteDatabase::~SqliteDatabase() = default;
 
-Result<SqliteDatabase::Lease> SqliteDatabase::Acquire() {
+Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(bool write) {
+  if (write && UsesWriter()) {
+    std::unique_lock writer_lock(writer_mu_);
+    if (!writer_) {
+      auto conn = Connection::Open(path_, options_, options_.writer_cache_kib);
+      if (!conn) return conn.error();
+      if (!checkpointer_) {
+        checkpointer_ = std::make_unique<WalCheckpointer>(path_, options_.wal_checkpoint_pages);
+      }
+      checkpointer_->Attach((*conn)->handle());
+      writer_ = std::move(*conn);
+    }
+    return Lease(this, std::move(writer_lock));
+  }
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !idle_.empty() || open_count_ < options_.max_connections; });
   if (!idle_.empty()) {
@@ -204,7 +222,9 @@ Result<SqliteDatabase::Lease> SqliteDatabase::Acquire() {
   }
   ++open_count_;
   lock.unlock();
-  auto conn = Connection::Open(path_, options_);
+  // The one connection of ":memory:" also writes: it gets the writer's cache.
+  auto conn = Connection::Open(
+      path_, options_, UsesWriter() ? options_.reader_cache_kib : options_.writer_cache_kib);
   if (!conn) {
     lock.lock();
     --open_count_;
@@ -212,6 +232,15 @@ Result<SqliteDatabase::Lease> SqliteDatabase::Acquire() {
     return conn.error();
   }
   return Lease(this, std::move(*conn));
+}
+
+void SqliteDatabase::ReleaseMemory() {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& conn : idle_) conn->ReleaseMemory();
+  }
+  std::unique_lock writer_lock(writer_mu_, std::try_to_lock);
+  if (writer_lock && writer_) writer_->ReleaseMemory();
 }
 
 void SqliteDatabase::ReleaseConnection(std::unique_ptr<Connection> conn) {

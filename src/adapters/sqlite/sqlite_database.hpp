@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/sqlite/wal_checkpointer.hpp"
 #include "domain/result.hpp"
 
 namespace intake::adapters::sqlite {
@@ -44,6 +45,14 @@ struct SqliteOptions {
   std::size_t max_connections = 16;
   // Apply the embedded migrations inside Open() (a failure fails Open).
   bool migrate_on_open = true;
+  // Page cache of the writer connection, in KiB (PRAGMA cache_size = -N). SQLite's own default
+  // (2 MiB) makes a large load re-read and re-write the same index pages over and over.
+  std::int64_t writer_cache_kib = 128 * 1024;
+  // Page cache of each read connection, in KiB.
+  std::int64_t reader_cache_kib = 4 * 1024;
+  // WAL pages past which a commit asks for a checkpoint. The writer's checkpoints run on a
+  // thread of their own (WalCheckpointer); other connections keep SQLite's automatic one.
+  std::int64_t wal_checkpoint_pages = 16000;
 };
 
 class Connection;
@@ -97,9 +106,13 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Opens `path` and applies the connection pragmas.
+  // Opens `path` and applies the connection pragmas, with a page cache of `cache_kib`.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path,
-                                                  const SqliteOptions& options);
+                                                  const SqliteOptions& options,
+                                                  std::int64_t cache_kib);
+  // Frees what memory the connection can (its unused page cache).
+  void ReleaseMemory();
+  sqlite3* handle() const { return db_; }
 
   // A cached prepared statement for `sql` (which must outlive the connection: use constants).
   // `what` names the operation in error messages.
@@ -145,7 +158,12 @@ class SqliteDatabase {
   // Cheap reachability probe for the stores' Check(): runs SELECT 1 on a pooled connection.
   Status Ping();
 
+  // Frees the page caches' unused memory on the idle connections (call when the workers idle).
+  void ReleaseMemory();
+
   // Runs `fn(Connection&)` inside BEGIN IMMEDIATE … COMMIT; `fn` returns Result<T> (or Status).
+  // Writes of this process share one writer connection (SQLite allows one writer anyway), so its
+  // large page cache stays warm from one batch to the next; they queue on a mutex.
   // On an error from `fn` or COMMIT the transaction is rolled back. Busy/locked → the whole
   // transaction is retried with backoff (so `fn` may run more than once), then kUnavailable.
   template <class Fn>
@@ -165,8 +183,9 @@ class SqliteDatabase {
   SqliteDatabase(std::string path, SqliteOptions options)
       : path_(std::move(path)), options_(options) {}
 
-  Result<Lease> Acquire();
+  Result<Lease> Acquire(bool write);
   void ReleaseConnection(std::unique_ptr<Connection> conn);
+  bool UsesWriter() const { return path_ != kMemoryPath; }
   Status Begin(Connection& conn, bool write);
   Status Commit(Connection& conn);
   void Rollback(Connection& conn);
@@ -182,28 +201,35 @@ class SqliteDatabase {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_count_ = 0;
+  std::mutex writer_mu_;                           // held by the Lease of a write transaction
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // guarded by writer_mu_; outlives writer_
+  std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
 };
 
-// Exclusive use of one pooled connection; returns it to the pool when destroyed.
+// Exclusive use of one connection: a pooled one, returned to the pool when destroyed, or the
+// writer, whose mutex the lease holds.
 class SqliteDatabase::Lease {
  public:
   Lease(SqliteDatabase* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+  Lease(SqliteDatabase* db, std::unique_lock<std::mutex> writer_lock)
+      : db_(db), writer_lock_(std::move(writer_lock)) {}
   Lease(Lease&&) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
     if (conn_) db_->ReleaseConnection(std::move(conn_));
   }
-  Connection& operator*() const { return *conn_; }
+  Connection& operator*() const { return writer_lock_ ? *db_->writer_ : *conn_; }
 
  private:
   SqliteDatabase* db_;
   std::unique_ptr<Connection> conn_;
+  std::unique_lock<std::mutex> writer_lock_;
 };
 
 template <class Fn>
 auto SqliteDatabase::RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&> {
   using R = std::invoke_result_t<Fn&, Connection&>;
-  auto lease = Acquire();
+  auto lease = Acquire(write);
   if (!lease) return R(lease.error());
   Connection& conn = **lease;
   for (int attempt = 1;; ++attempt) {

@@ -28,6 +28,7 @@ class SqliteRecordStore : public ports::RecordStore {
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;
   Status Check() override;
+  void ReleaseIdleMemory() override;
 
  private:
   std::shared_ptr<SqliteDatabase> db_;

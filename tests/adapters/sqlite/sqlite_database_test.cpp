@@ -152,6 +152,44 @@ TEST(SqliteDatabase, MemoryDatabaseIsOneDatabaseForEveryThread) {
   EXPECT_EQ(page->total, 4);
 }
 
+// The writer's WAL is checkpointed in the background and restarts: a long run of commits leaves
+// the rows in the database file and the WAL near the threshold, not growing without end.
+TEST(SqliteDatabase, WriterWalIsCheckpointedAndStaysBounded) {
+  TempDir dir;
+  SqliteOptions options;
+  options.wal_checkpoint_pages = 64;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  const std::string padding(2000, 'x');  // about half a page per row
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_OK((*db)->Write([&](Connection& conn) -> Status {
+      auto s = conn.Prepare(kInsertPatient, "insert");
+      if (!s) return ErrorFrom(s);
+      s->Bind(1, std::to_string(i) + padding);
+      return s->Run();
+    }));
+  }
+  EXPECT_EQ(*TextOf(**db, kCountPatients), "2000");
+  const auto wal = std::filesystem::file_size(DbPath(dir) + "-wal");
+  const auto main_file = std::filesystem::file_size(DbPath(dir));
+  EXPECT_GT(main_file, 2000u * 2000u) << "rows never reached the database file";
+  EXPECT_LT(wal, 8u * 64u * 4200u) << "the WAL grows without restarting";
+}
+
+TEST(SqliteDatabase, ReleaseMemoryKeepsTheDatabaseUsable) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  ASSERT_OK((*db)->Write([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(kInsertPatient, "insert");
+    if (!s) return ErrorFrom(s);
+    s->Bind(1, "M1");
+    return s->Run();
+  }));
+  (*db)->ReleaseMemory();
+  EXPECT_EQ(*TextOf(**db, kCountPatients), "1");
+}
+
 TEST(SqliteDatabase, UnopenablePathIsUnavailable) {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "is-a-folder.db");
