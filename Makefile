@@ -6,11 +6,13 @@
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-bench
+BENCH_ARGS ?=
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: help deps deps-build build start test test-fast test-asan db-init bootstrap-s3 up down \
-	logs clean format format-check
+.PHONY: help deps deps-build build start test test-fast test-asan bench db-init bootstrap-s3 up \
+	down logs clean format format-check
 
 COMPOSE ?= docker compose
 # For bootstrap-s3: the same variables Intake reads (.env is loaded by the recipe when present).
@@ -51,6 +53,13 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt ## every test under AddressSanitize
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) --timeout 1800'
 
+$(BENCH_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+bench: deps $(BENCH_BUILD)/CMakeCache.txt ## benchmarks on a Release build vs plain SQLite/PostgreSQL (BENCH_ARGS="--records 100000")
+	cmake --build $(BENCH_BUILD) -j$(JOBS) --target intake
+	python3 scripts/bench/bench.py --binary $(BENCH_BUILD)/intake --out $(BENCH_BUILD)/bench-results.md $(BENCH_ARGS)
+
 db-init: build ## apply database migrations to DATABASE_URL (intake migrate; reads .env)
 	./$(BUILD)/intake migrate
 
@@ -71,8 +80,8 @@ down: ## stop the compose services (volumes are kept; `docker compose down -v` d
 logs: ## follow the compose services' logs
 	$(COMPOSE) logs -f --tail=100
 
-clean: ## remove build trees, the local data folder and the npm test tools
-	rm -rf $(BUILD) $(ASAN_BUILD) data node_modules
+clean: ## remove build trees (incl. the bench build), the local data folder and the npm test tools
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) data node_modules
 
 SOURCES = $(shell find src tests -name '*.cpp' -o -name '*.hpp')
 

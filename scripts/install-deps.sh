@@ -18,9 +18,9 @@ packages=(
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ "${INTAKE_DEPS:-all}" != "build" ]; then
-  # The integration tests' servers and clients.
+  # The integration tests' servers and clients, and wrk for `make bench`.
   packages+=(python3 sqlite3 clang-format curl postgresql postgresql-client redis-server awscli
-             chromium)
+             chromium wrk)
 fi
 
 missing=()

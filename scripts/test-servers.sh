@@ -3,7 +3,9 @@
 # free 127.0.0.1 ports inside one temporary folder:
 #   PostgreSQL (initdb + postgres), Redis (redis-server), an S3 server (s3rver from npm).
 #
-#   scripts/test-servers.sh start DIR   start all three; writes DIR/env (KEY=VALUE lines):
+#   scripts/test-servers.sh start DIR [postgres] [redis] [s3]
+#       start the servers named (default: all three); writes DIR/env (KEY=VALUE lines, one per
+#       server started):
 #       INTAKE_TEST_POSTGRES_URL  postgresql://intake:intake@127.0.0.1:PORT/intake
 #       INTAKE_TEST_REDIS_URL     redis://127.0.0.1:PORT/0
 #       INTAKE_TEST_S3_URL        http://127.0.0.1:PORT
@@ -14,9 +16,20 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+usage="usage: $0 start DIR [postgres] [redis] [s3] | stop DIR"
 cmd="${1:-}"
 dir="${2:-}"
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
+shift 2
+servers=("$@")
+[ ${#servers[@]} -gt 0 ] || servers=(postgres redis s3)
+for s in "${servers[@]}"; do
+  case "$s" in
+    postgres|redis|s3) ;;
+    *) echo "unknown server '$s'; $usage" >&2; exit 2 ;;
+  esac
+done
+[ "$cmd" = start ] || [ $# -eq 0 ] || { echo "$usage" >&2; exit 2; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -95,6 +108,11 @@ start_s3() {
 
 stop_all() {
   local f pid
+  # postgres.pid holds the background shell that runs `runuser … postgres` (or postgres); killing
+  # that shell would leave the server running, so stop the postmaster itself, by its own pid file.
+  if [ -f "$dir/postgres.pid" ] && [ -f "$dir/pg/data/postmaster.pid" ]; then
+    head -n 1 "$dir/pg/data/postmaster.pid" >"$dir/postgres.pid"
+  fi
   for f in "$dir"/*.pid; do
     [ -e "$f" ] || continue
     pid="$(cat "$f")"
@@ -112,9 +130,7 @@ case "$cmd" in
     mkdir -p "$dir"
     : >"$dir/env"
     trap 'stop_all' ERR
-    start_postgres
-    start_redis
-    start_s3
+    for s in "${servers[@]}"; do "start_$s"; done
     trap - ERR
     cat "$dir/env"
     ;;
@@ -123,5 +139,5 @@ case "$cmd" in
     stop_all
     rm -rf "$dir"
     ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -1,0 +1,1 @@
+"""Helpers of scripts/bench/bench.py (Intake's benchmark driver)."""
