@@ -23,8 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Connections beside the workers' own: HTTP request threads, the queue's waiters and the ensurer.
-constexpr int kExtraPgConnections = 4;
+// Connections beside the workers' own: the HTTP blocking pool (8 threads), the queue's waiters
+// and the ensurer.
+constexpr int kExtraPgConnections = 10;
 
 // Creates `dir` (and parents) when missing; kUnavailable naming it otherwise.
 Status EnsureFolder(const fs::path& dir, std::string_view what) {

@@ -51,6 +51,10 @@ class PgDatabase {
   // error from `fn` or COMMIT the transaction is rolled back and the error returned.
   template <class Fn>
   auto Transaction(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&>;
+  // Runs `fn(PgConnection&)` on a pooled connection without an explicit transaction: each
+  // statement is its own (one snapshot per statement). A connection found broken is retried once.
+  template <class Fn>
+  auto Run(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&>;
 
   // A new connection outside the pool, configured like pooled ones (e.g. for LISTEN).
   Result<std::unique_ptr<PgConnection>> Connect() const { return PgConnection::Open(options_); }
@@ -108,6 +112,19 @@ auto PgDatabase::Transaction(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&
       (void)conn.Script("ROLLBACK", "rollback");
       return R(committed.error());
     }
+    return result;
+  }
+}
+
+template <class Fn>
+auto PgDatabase::Run(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&> {
+  using R = std::invoke_result_t<Fn&, PgConnection&>;
+  for (int attempt = 1;; ++attempt) {
+    auto lease = Acquire();
+    if (!lease) return R(lease.error());
+    PgConnection& conn = **lease;
+    R result = fn(conn);
+    if (!result && attempt < 2 && conn.broken()) continue;
     return result;
   }
 }

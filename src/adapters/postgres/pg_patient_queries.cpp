@@ -19,10 +19,22 @@ constexpr std::string_view kPatientColumns =
     "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
     " COALESCE(pe.birth_date, '')";
 constexpr std::string_view kPatientFrom = " FROM patients p LEFT JOIN persons pe ON pe.id = p.id";
-constexpr std::string_view kSelectPatient =
+// One patient and its visits in one statement (one round trip, one snapshot); a patient without
+// visits gives one row with NULL visit columns.
+constexpr std::string_view kSelectPatientWithVisits =
+    "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
+    " COALESCE(pe.birth_date, ''), v.id, v.visit_account_number, v.visit_date, v.reason"
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"
+    " LEFT JOIN visits v ON v.patient_id = p.id WHERE p.id = $1 ORDER BY v.visit_date, v.id";
+constexpr std::string_view kSelectCounters =
+    "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
+    " (SELECT value FROM counters WHERE name = 'data_version')";
+// The unfiltered page: its ids from the primary key alone, then their rows.
+constexpr std::string_view kSelectUnfilteredPage =
     "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
     " COALESCE(pe.birth_date, '')"
-    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.id = $1";
+    " FROM (SELECT id FROM patients ORDER BY id LIMIT $1 OFFSET $2) page"
+    " JOIN patients p ON p.id = page.id LEFT JOIN persons pe ON pe.id = p.id ORDER BY p.id";
 constexpr std::string_view kSelectVisitsOfPatients =
     "SELECT patient_id, id, visit_account_number, visit_date, reason FROM visits"
     " WHERE patient_id = ANY($1::bigint[]) ORDER BY patient_id, visit_date, id";
@@ -74,6 +86,36 @@ Status LoadVisits(PgConnection& conn, std::vector<ports::PatientView>& patients)
   return {};
 }
 
+Result<PgResult> SelectFilteredPage(PgConnection& conn, const FilterSql& f, std::int64_t page,
+                                    std::int64_t page_size) {
+  std::vector<PgParam> params = f.params;
+  params.emplace_back(page_size);
+  params.emplace_back((page - 1) * page_size);
+  std::string page_sql = std::string(kPatientColumns) + std::string(kPatientFrom) + f.where +
+                         " ORDER BY p.id LIMIT $" + std::to_string(params.size() - 1) +
+                         " OFFSET $" + std::to_string(params.size());
+  return conn.ExecOnce(page_sql, params, "list patients");
+}
+
+// The total: the patients counter without a filter; with one, a count cached per data version.
+Result<std::int64_t> CountPatients(PgConnection& conn, CountCache& counts,
+                                   const ports::PatientFilter& filter, const FilterSql& f) {
+  auto counters = conn.Exec(kSelectCounters, {}, "read counters");
+  if (!counters) return counters.error();
+  if (f.params.empty()) return counters->Int(0, 0);
+  const std::int64_t version = counters->Int(0, 1);
+  const std::string key = CountCache::Key(
+      filter.mrn ? std::optional(domain::FoldCase(*filter.mrn)) : std::nullopt,
+      filter.first_name ? std::optional(domain::FoldCase(*filter.first_name)) : std::nullopt,
+      filter.last_name ? std::optional(domain::FoldCase(*filter.last_name)) : std::nullopt);
+  if (auto cached = counts.Get(key, version)) return *cached;
+  std::string count_sql = "SELECT COUNT(*)" + std::string(kPatientFrom) + f.where;
+  auto count = conn.ExecOnce(count_sql, f.params, "count patients");
+  if (!count) return count.error();
+  counts.Put(key, version, count->Int(0, 0));
+  return count->Int(0, 0);
+}
+
 }  // namespace
 
 std::string ContainsPattern(std::string_view needle) {
@@ -95,18 +137,13 @@ Result<ports::PatientPage> PgRecordStore::ListPatients(const ports::PatientFilte
   return db_->Transaction([&](PgConnection& conn) -> Result<ports::PatientPage> {
     ports::PatientPage out;
     if (auto snap = conn.Script(kSnapshot, "read snapshot"); !snap) return snap.error();
-    std::string count_sql = "SELECT COUNT(*)" + std::string(kPatientFrom) + f.where;
-    auto count = conn.ExecOnce(count_sql, f.params, "count patients");
-    if (!count) return count.error();
-    out.total = count->Int(0, 0);
+    auto total = CountPatients(conn, counts_, filter, f);
+    if (!total) return total.error();
+    out.total = *total;
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
-    std::vector<PgParam> params = f.params;
-    params.emplace_back(page_size);
-    params.emplace_back((page - 1) * page_size);
-    std::string page_sql = std::string(kPatientColumns) + std::string(kPatientFrom) + f.where +
-                           " ORDER BY p.id LIMIT $" + std::to_string(params.size() - 1) +
-                           " OFFSET $" + std::to_string(params.size());
-    auto rows = conn.ExecOnce(page_sql, params, "list patients");
+    auto rows = f.params.empty() ? conn.Exec(kSelectUnfilteredPage,
+                                             {page_size, (page - 1) * page_size}, "list patients")
+                                 : SelectFilteredPage(conn, f, page, page_size);
     if (!rows) return rows.error();
     for (int i = 0; i < rows->rows(); ++i) out.patients.push_back(ReadPatient(*rows, i));
     if (auto visits = LoadVisits(conn, out.patients); !visits) return visits.error();
@@ -115,14 +152,16 @@ Result<ports::PatientPage> PgRecordStore::ListPatients(const ports::PatientFilte
 }
 
 Result<ports::PatientView> PgRecordStore::GetPatient(std::int64_t id) {
-  return db_->Transaction([&](PgConnection& conn) -> Result<ports::PatientView> {
-    if (auto snap = conn.Script(kSnapshot, "read snapshot"); !snap) return snap.error();
-    auto r = conn.Exec(kSelectPatient, {id}, "read patient");
+  return db_->Run([&](PgConnection& conn) -> Result<ports::PatientView> {
+    auto r = conn.Exec(kSelectPatientWithVisits, {id}, "read patient");
     if (!r) return r.error();
     if (r->rows() == 0) return NotFound("Patient with ID " + std::to_string(id) + " not found");
-    std::vector<ports::PatientView> one{ReadPatient(*r, 0)};
-    if (auto visits = LoadVisits(conn, one); !visits) return visits.error();
-    return std::move(one.front());
+    ports::PatientView patient = ReadPatient(*r, 0);
+    for (int i = 0; i < r->rows(); ++i) {
+      if (r->IsNull(i, 5)) continue;
+      patient.visits.push_back({r->Int(i, 5), r->Text(i, 6), r->Text(i, 7), r->Text(i, 8)});
+    }
+    return patient;
   });
 }
 

@@ -64,6 +64,20 @@ constexpr std::string_view kAddTaskProgress =
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
+// counters (migration 002): patients created, and a new data version when patients or persons
+// changed (cached filtered totals then no longer apply).
+constexpr std::string_view kBumpCounters =
+    "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN $1::bigint ELSE 1 END"
+    " WHERE name IN ('patients', 'data_version')";
+
+Status BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
+  const auto& c = plan.counters;
+  if (c.patients_created + c.patients_updated == 0) return {};
+  auto r = conn.Exec(kBumpCounters, {c.patients_created}, "update counters");
+  if (!r) return r.error();
+  return {};
+}
+
 Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
   if (auto locked = conn.Exec(kLockApply, {}, "lock apply"); !locked) return locked.error();
   auto r = conn.Exec(kSelectTaskProgress, {batch.task_id}, "read task progress");
@@ -274,6 +288,7 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     if (!ids) return ids.error();
     if (auto persons = UpsertPersons(conn, plan, *ids); !persons) return persons.error();
     if (auto visits = WriteVisits(conn, plan, *ids); !visits) return visits.error();
+    if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     return AddProgress(conn, batch, plan);
   });

@@ -17,6 +17,7 @@
 
 #include <memory>
 
+#include "adapters/count_cache.hpp"
 #include "adapters/postgres/pg_database.hpp"
 #include "ports/record_store.hpp"
 
@@ -34,6 +35,7 @@ class PgRecordStore : public ports::RecordStore {
 
  private:
   std::shared_ptr<PgDatabase> db_;
+  CountCache counts_;
 };
 
 // `needle` as a LIKE pattern matching it literally anywhere: '%' + escaped + '%' ('\' escapes).

@@ -22,6 +22,13 @@ constexpr std::int64_t kMaxPageSize = 100;
 constexpr std::string_view kCountPatients = "SELECT COUNT(*)" INTAKE_PATIENT_FILTER;
 constexpr std::string_view kSelectPatientPage =
     INTAKE_PATIENT_COLUMNS INTAKE_PATIENT_FILTER " ORDER BY p.id LIMIT ?4 OFFSET ?5";
+// The unfiltered page: its ids walked in the patients table alone, then their rows.
+constexpr std::string_view kSelectUnfilteredPage = INTAKE_PATIENT_COLUMNS
+    " FROM (SELECT id FROM patients ORDER BY id LIMIT ?1 OFFSET ?2) page"
+    " JOIN patients p ON p.id = page.id LEFT JOIN persons pe ON pe.id = p.id ORDER BY p.id";
+constexpr std::string_view kSelectCounters =
+    "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
+    " (SELECT value FROM counters WHERE name = 'data_version')";
 constexpr std::string_view kSelectPatient =
     INTAKE_PATIENT_COLUMNS " FROM patients p LEFT JOIN persons pe ON pe.id = p.id WHERE p.id = ?1";
 constexpr std::string_view kSelectVisitsOfPatient =
@@ -85,6 +92,27 @@ Status LoadPageVisits(Connection& conn, std::vector<ports::PatientView>& patient
   return CollectVisits(*s, by_id);
 }
 
+// The total: the patients counter without a filter; with one (needles folded), a count cached per
+// data version.
+Result<std::int64_t> CountPatients(Connection& conn, CountCache& counts,
+                                   const std::optional<std::string>& mrn,
+                                   const std::optional<std::string>& first,
+                                   const std::optional<std::string>& last) {
+  auto counters = conn.Prepare(kSelectCounters, "read counters");
+  if (!counters) return counters.error();
+  if (auto row = counters->Step(); !row) return row.error();
+  if (!mrn && !first && !last) return counters->Int(0);
+  const std::int64_t version = counters->Int(1);
+  const std::string key = CountCache::Key(mrn, first, last);
+  if (auto cached = counts.Get(key, version)) return *cached;
+  auto count = conn.Prepare(kCountPatients, "count patients");
+  if (!count) return count.error();
+  count->Bind(1, mrn).Bind(2, first).Bind(3, last);
+  if (auto row = count->Step(); !row) return row.error();
+  counts.Put(key, version, count->Int(0));
+  return count->Int(0);
+}
+
 }  // namespace
 
 Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientFilter& filter,
@@ -96,17 +124,21 @@ Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientF
   auto mrn = Folded(filter.mrn);
   auto first = Folded(filter.first_name);
   auto last = Folded(filter.last_name);
+  const bool filtered = mrn || first || last;
   return db_->Read([&](Connection& conn) -> Result<ports::PatientPage> {
     ports::PatientPage out;
-    auto count = conn.Prepare(kCountPatients, "count patients");
-    if (!count) return count.error();
-    count->Bind(1, mrn).Bind(2, first).Bind(3, last);
-    if (auto row = count->Step(); !row) return row.error();
-    out.total = count->Int(0);
+    auto total = CountPatients(conn, counts_, mrn, first, last);
+    if (!total) return total.error();
+    out.total = *total;
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
-    auto s = conn.Prepare(kSelectPatientPage, "list patients");
+    auto s = conn.Prepare(filtered ? kSelectPatientPage : kSelectUnfilteredPage, "list patients");
     if (!s) return s.error();
-    s->Bind(1, mrn).Bind(2, first).Bind(3, last).Bind(4, page_size).Bind(5, (page - 1) * page_size);
+    const std::int64_t offset = (page - 1) * page_size;
+    if (filtered) {
+      s->Bind(1, mrn).Bind(2, first).Bind(3, last).Bind(4, page_size).Bind(5, offset);
+    } else {
+      s->Bind(1, page_size).Bind(2, offset);
+    }
     for (;;) {
       auto row = s->Step();
       if (!row) return row.error();

@@ -46,6 +46,21 @@ constexpr std::string_view kAddTaskProgress =
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
+// counters (migration 002): patients created, and a new data version when patients or persons
+// changed (cached filtered totals then no longer apply).
+constexpr std::string_view kBumpCounters =
+    "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN ?1 ELSE 1 END"
+    " WHERE name IN ('patients', 'data_version')";
+
+Status BumpCounters(Connection& conn, const domain::BatchPlan& plan) {
+  const auto& c = plan.counters;
+  if (c.patients_created + c.patients_updated == 0) return {};
+  auto s = conn.Prepare(kBumpCounters, "update counters");
+  if (!s) return s.error();
+  s->Bind(1, c.patients_created);
+  return s->Run();
+}
+
 Status CheckTask(Connection& conn, const ports::BatchInput& batch) {
   auto s = conn.Prepare(kSelectTaskProgress, "read task progress");
   if (!s) return s.error();
@@ -259,6 +274,7 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
     if (!existing) return existing.error();
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
     if (auto written = WritePlan(conn, plan); !written) return written.error();
+    if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     return AddProgress(conn, batch, plan);
   });

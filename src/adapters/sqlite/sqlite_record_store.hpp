@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "adapters/count_cache.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
 #include "ports/record_store.hpp"
 
@@ -32,6 +33,7 @@ class SqliteRecordStore : public ports::RecordStore {
 
  private:
   std::shared_ptr<SqliteDatabase> db_;
+  CountCache counts_;
 };
 
 }  // namespace intake::adapters::sqlite

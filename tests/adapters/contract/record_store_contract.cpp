@@ -319,6 +319,31 @@ TEST_P(RecordStoreContract, FiltersAreCaseInsensitiveLiteralSubstrings) {
   }
 }
 
+// Totals come from counters the load keeps and, with a filter, from a count cached per data
+// version: a batch that adds a patient or renames a person must show in the next totals, and a
+// batch that changes only visits leaves them as they were.
+TEST_P(RecordStoreContract, TotalsFollowEveryBatch) {
+  auto task = NewTask("t1");
+  ASSERT_OK(Apply(task, {Row(1, "M1", "Ann", "Berg", "V1"), Row(2, "M2", "Bo", "Smith", "V2")}));
+  const auto total = [&](const ports::PatientFilter& filter) {
+    auto page = backend().records().ListPatients(filter, 1, 10);
+    EXPECT_TRUE(page.has_value()) << Describe(page);
+    return page ? page->total : -1;
+  };
+  const auto berg = Filter({}, {}, "berg");
+  EXPECT_EQ(total({}), 2);
+  EXPECT_EQ(total(berg), 1);
+  ASSERT_OK(Apply(task, {Row(3, "M2", "Bo", "Bergman", "V3")}));  // a rename into the filter
+  EXPECT_EQ(total(berg), 2);
+  EXPECT_EQ(total({}), 2);
+  ASSERT_OK(Apply(task, {Row(4, "M3", "Cy", "Berg", "V4")}));  // a new patient
+  EXPECT_EQ(total(berg), 3);
+  EXPECT_EQ(total({}), 3);
+  ASSERT_OK(Apply(task, {Row(5, "M3", "Cy", "Berg", "V5")}));  // a visit only
+  EXPECT_EQ(total(berg), 3);
+  EXPECT_EQ(Mrns(berg), (std::vector<std::string>{"M1", "M2", "M3"}));
+}
+
 TEST_P(RecordStoreContract, PagesAreOrderedById) {
   auto task = NewTask("t1");
   std::vector<RowInput> rows;

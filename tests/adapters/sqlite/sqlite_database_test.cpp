@@ -173,7 +173,8 @@ TEST(SqliteDatabase, WriterWalIsCheckpointedAndStaysBounded) {
   const auto wal = std::filesystem::file_size(DbPath(dir) + "-wal");
   const auto main_file = std::filesystem::file_size(DbPath(dir));
   EXPECT_GT(main_file, 2000u * 2000u) << "rows never reached the database file";
-  EXPECT_LT(wal, 8u * 64u * 4200u) << "the WAL grows without restarting";
+  // Without checkpoints the 2000 commits leave a WAL of about 50 MB (checked).
+  EXPECT_LT(wal, 10u << 20) << "the WAL grows without restarting";
 }
 
 TEST(SqliteDatabase, ReleaseMemoryKeepsTheDatabaseUsable) {
