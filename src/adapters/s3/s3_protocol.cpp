@@ -204,7 +204,9 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 std::optional<std::string> XmlValue(std::string_view xml, std::string_view tag) {
-  const std::string open = "<" + std::string(tag);
+  // Built by append: GCC 12's -O3 flags `"<" + std::string(tag)` with a false -Wrestrict.
+  std::string open(1, '<');
+  open.append(tag);
   for (std::size_t pos = xml.find(open); pos != std::string_view::npos;
        pos = xml.find(open, pos + 1)) {
     std::size_t after = pos + open.size();
