@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "app/idempotency.hpp"
 #include "app/ingest_service.hpp"
@@ -33,6 +34,7 @@ std::string WorkerIdPrefix() {
 http::ServerOptions MakeServerOptions(const Config& config) {
   http::ServerOptions o;
   o.host = config.host;
+  o.blocking_threads = std::max(2, 2 * static_cast<int>(std::thread::hardware_concurrency()));
   o.port = config.port;
   o.max_body_bytes = config.max_body_bytes;
   o.max_upload_bytes = config.max_upload_bytes;

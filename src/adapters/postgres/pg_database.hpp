@@ -31,6 +31,8 @@ namespace intake::adapters::postgres {
 
 class PgDatabase {
  public:
+  static constexpr std::string_view kBeginSnapshot =
+      "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
   static constexpr std::chrono::seconds kAcquireTimeout{30};
 
   // Connects, applies pending migrations. kUnavailable when the server does not answer; other
@@ -50,11 +52,17 @@ class PgDatabase {
   // Runs `fn(PgConnection&)` inside BEGIN … COMMIT; `fn` returns Result<T> (or Status). On an
   // error from `fn` or COMMIT the transaction is rolled back and the error returned.
   template <class Fn>
-  auto Transaction(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&>;
+  auto Transaction(Fn&& fn, std::string_view begin = "BEGIN")
+      -> std::invoke_result_t<Fn&, PgConnection&>;
   // Runs `fn(PgConnection&)` on a pooled connection without an explicit transaction: each
   // statement is its own (one snapshot per statement). A connection found broken is retried once.
   template <class Fn>
   auto Run(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&>;
+  // Transaction() as one read-only REPEATABLE READ snapshot, begun in the same round trip.
+  template <class Fn>
+  auto ReadSnapshot(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&> {
+    return Transaction(std::forward<Fn>(fn), kBeginSnapshot);
+  }
 
   // A new connection outside the pool, configured like pooled ones (e.g. for LISTEN).
   Result<std::unique_ptr<PgConnection>> Connect() const { return PgConnection::Open(options_); }
@@ -93,13 +101,14 @@ class PgDatabase::Lease {
 };
 
 template <class Fn>
-auto PgDatabase::Transaction(Fn&& fn) -> std::invoke_result_t<Fn&, PgConnection&> {
+auto PgDatabase::Transaction(Fn&& fn, std::string_view begin)
+    -> std::invoke_result_t<Fn&, PgConnection&> {
   using R = std::invoke_result_t<Fn&, PgConnection&>;
   for (int attempt = 1;; ++attempt) {
     auto lease = Acquire();
     if (!lease) return R(lease.error());
     PgConnection& conn = **lease;
-    if (auto begun = conn.Script("BEGIN", "begin transaction"); !begun) {
+    if (auto begun = conn.Script(begin, "begin transaction"); !begun) {
       if (attempt < 2 && conn.broken()) continue;
       return R(begun.error());
     }

@@ -12,9 +12,6 @@ namespace {
 
 constexpr std::int64_t kMaxPageSize = 100;
 
-// The count, the page and its visits from one snapshot.
-constexpr std::string_view kSnapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-
 constexpr std::string_view kPatientColumns =
     "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
     " COALESCE(pe.birth_date, '')";
@@ -26,9 +23,18 @@ constexpr std::string_view kSelectPatientWithVisits =
     " COALESCE(pe.birth_date, ''), v.id, v.visit_account_number, v.visit_date, v.reason"
     " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"
     " LEFT JOIN visits v ON v.patient_id = p.id WHERE p.id = $1 ORDER BY v.visit_date, v.id";
+// Patients are never deleted, so when the highest id equals the count the ids are exactly
+// 1..count and a page is an id range: no walk over the rows before it. (An identity may skip
+// values after a rollback; then the walk it is.)
+constexpr std::string_view kSelectPageByIdRange =
+    "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
+    " COALESCE(pe.birth_date, '')"
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"
+    " WHERE p.id > $2 AND p.id <= $2 + $1 ORDER BY p.id";
 constexpr std::string_view kSelectCounters =
     "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
-    " (SELECT value FROM counters WHERE name = 'data_version')";
+    " (SELECT value FROM counters WHERE name = 'data_version'),"
+    " (SELECT COALESCE(MAX(id), 0) FROM patients)";
 // The unfiltered page: its ids from the primary key alone, then their rows.
 constexpr std::string_view kSelectUnfilteredPage =
     "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
@@ -86,6 +92,12 @@ Status LoadVisits(PgConnection& conn, std::vector<ports::PatientView>& patients)
   return {};
 }
 
+Result<PgResult> SelectUnfilteredPage(PgConnection& conn, bool gapless, std::int64_t page,
+                                      std::int64_t page_size) {
+  return conn.Exec(gapless ? kSelectPageByIdRange : kSelectUnfilteredPage,
+                   {page_size, (page - 1) * page_size}, "list patients");
+}
+
 Result<PgResult> SelectFilteredPage(PgConnection& conn, const FilterSql& f, std::int64_t page,
                                     std::int64_t page_size) {
   std::vector<PgParam> params = f.params;
@@ -97,23 +109,30 @@ Result<PgResult> SelectFilteredPage(PgConnection& conn, const FilterSql& f, std:
   return conn.ExecOnce(page_sql, params, "list patients");
 }
 
+// The total of a list, and whether the ids are exactly 1..total (unfiltered lists only).
+struct Totals {
+  std::int64_t total = 0;
+  bool gapless = false;
+};
+
 // The total: the patients counter without a filter; with one, a count cached per data version.
-Result<std::int64_t> CountPatients(PgConnection& conn, CountCache& counts,
-                                   const ports::PatientFilter& filter, const FilterSql& f) {
+Result<Totals> CountPatients(PgConnection& conn, CountCache& counts,
+                             const ports::PatientFilter& filter, const FilterSql& f) {
   auto counters = conn.Exec(kSelectCounters, {}, "read counters");
   if (!counters) return counters.error();
-  if (f.params.empty()) return counters->Int(0, 0);
+  const std::int64_t patients = counters->Int(0, 0);
+  if (f.params.empty()) return Totals{patients, counters->Int(0, 2) == patients};
   const std::int64_t version = counters->Int(0, 1);
   const std::string key = CountCache::Key(
       filter.mrn ? std::optional(domain::FoldCase(*filter.mrn)) : std::nullopt,
       filter.first_name ? std::optional(domain::FoldCase(*filter.first_name)) : std::nullopt,
       filter.last_name ? std::optional(domain::FoldCase(*filter.last_name)) : std::nullopt);
-  if (auto cached = counts.Get(key, version)) return *cached;
+  if (auto cached = counts.Get(key, version)) return Totals{*cached, false};
   std::string count_sql = "SELECT COUNT(*)" + std::string(kPatientFrom) + f.where;
   auto count = conn.ExecOnce(count_sql, f.params, "count patients");
   if (!count) return count.error();
   counts.Put(key, version, count->Int(0, 0));
-  return count->Int(0, 0);
+  return Totals{count->Int(0, 0), false};
 }
 
 }  // namespace
@@ -134,15 +153,13 @@ Result<ports::PatientPage> PgRecordStore::ListPatients(const ports::PatientFilte
     return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
   }
   FilterSql f = BuildFilter(filter);
-  return db_->Transaction([&](PgConnection& conn) -> Result<ports::PatientPage> {
+  return db_->ReadSnapshot([&](PgConnection& conn) -> Result<ports::PatientPage> {
     ports::PatientPage out;
-    if (auto snap = conn.Script(kSnapshot, "read snapshot"); !snap) return snap.error();
-    auto total = CountPatients(conn, counts_, filter, f);
-    if (!total) return total.error();
-    out.total = *total;
+    auto totals = CountPatients(conn, counts_, filter, f);
+    if (!totals) return totals.error();
+    out.total = totals->total;
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
-    auto rows = f.params.empty() ? conn.Exec(kSelectUnfilteredPage,
-                                             {page_size, (page - 1) * page_size}, "list patients")
+    auto rows = f.params.empty() ? SelectUnfilteredPage(conn, totals->gapless, page, page_size)
                                  : SelectFilteredPage(conn, f, page, page_size);
     if (!rows) return rows.error();
     for (int i = 0; i < rows->rows(); ++i) out.patients.push_back(ReadPatient(*rows, i));

@@ -26,6 +26,12 @@ constexpr std::string_view kSelectPatientPage =
 constexpr std::string_view kSelectUnfilteredPage = INTAKE_PATIENT_COLUMNS
     " FROM (SELECT id FROM patients ORDER BY id LIMIT ?1 OFFSET ?2) page"
     " JOIN patients p ON p.id = page.id LEFT JOIN persons pe ON pe.id = p.id ORDER BY p.id";
+// Patients are never deleted, so when the highest id equals the count the ids are exactly
+// 1..count and a page is an id range: no walk over the rows before it.
+constexpr std::string_view kSelectMaxPatientId = "SELECT COALESCE(MAX(id), 0) FROM patients";
+constexpr std::string_view kSelectPageByIdRange = INTAKE_PATIENT_COLUMNS
+    " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"
+    " WHERE p.id > ?2 AND p.id <= ?2 + ?1 ORDER BY p.id";
 constexpr std::string_view kSelectCounters =
     "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
     " (SELECT value FROM counters WHERE name = 'data_version')";
@@ -113,6 +119,14 @@ Result<std::int64_t> CountPatients(Connection& conn, CountCache& counts,
   return count->Int(0);
 }
 
+// True when the patients' ids are exactly 1..total.
+Result<bool> IdsAreGapless(Connection& conn, std::int64_t total) {
+  auto s = conn.Prepare(kSelectMaxPatientId, "read the highest patient id");
+  if (!s) return s.error();
+  if (auto row = s->Step(); !row) return row.error();
+  return s->Int(0) == total;
+}
+
 }  // namespace
 
 Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientFilter& filter,
@@ -131,7 +145,13 @@ Result<ports::PatientPage> SqliteRecordStore::ListPatients(const ports::PatientF
     if (!total) return total.error();
     out.total = *total;
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
-    auto s = conn.Prepare(filtered ? kSelectPatientPage : kSelectUnfilteredPage, "list patients");
+    std::string_view sql = kSelectPatientPage;
+    if (!filtered) {
+      auto gapless = IdsAreGapless(conn, out.total);
+      if (!gapless) return gapless.error();
+      sql = *gapless ? kSelectPageByIdRange : kSelectUnfilteredPage;
+    }
+    auto s = conn.Prepare(sql, "list patients");
     if (!s) return s.error();
     const std::int64_t offset = (page - 1) * page_size;
     if (filtered) {
