@@ -98,6 +98,10 @@ struct BatchPlan {
   // total_records is left 0.
   TaskCounters counters;
   std::vector<RowError> errors;  // visit conflicts, in row order
+
+  // True when applying the plan creates a patient or changes a person's values: what patient
+  // lists, their totals and their filters can see.
+  bool ChangesPatients() const { return counters.patients_created + counters.patients_updated > 0; }
 };
 
 // Applies the rules, in row order, to `rows` of task `task_seq`:

@@ -71,9 +71,8 @@ constexpr std::string_view kBumpCounters =
     " WHERE name IN ('patients', 'data_version')";
 
 Status BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
-  const auto& c = plan.counters;
-  if (c.patients_created + c.patients_updated == 0) return {};
-  auto r = conn.Exec(kBumpCounters, {c.patients_created}, "update counters");
+  if (!plan.ChangesPatients()) return {};
+  auto r = conn.Exec(kBumpCounters, {plan.counters.patients_created}, "update counters");
   if (!r) return r.error();
   return {};
 }

@@ -53,11 +53,10 @@ constexpr std::string_view kBumpCounters =
     " WHERE name IN ('patients', 'data_version')";
 
 Status BumpCounters(Connection& conn, const domain::BatchPlan& plan) {
-  const auto& c = plan.counters;
-  if (c.patients_created + c.patients_updated == 0) return {};
+  if (!plan.ChangesPatients()) return {};
   auto s = conn.Prepare(kBumpCounters, "update counters");
   if (!s) return s.error();
-  s->Bind(1, c.patients_created);
+  s->Bind(1, plan.counters.patients_created);
   return s->Run();
 }
 
