@@ -1,7 +1,10 @@
 #include "adapters/sqlite/sqlite_database.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "adapters/migrations.hpp"
 
@@ -19,6 +22,8 @@ constexpr std::string_view kInsertVersion =
     "INSERT INTO schema_version (version, name) VALUES (?1, ?2)";
 constexpr std::string_view kSelectMaxVersion =
     "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+
+constexpr std::chrono::milliseconds kMaxPragmaPause{50};
 
 bool IsBusy(int rc) {
   int primary = rc & 0xff;
@@ -128,9 +133,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
       " PRAGMA cache_size = -" +
       std::to_string(cache_kib) + ";";
-  auto pragmas = conn->Exec(sql, "open pragmas");
-  if (!pragmas) return pragmas.error();
-  return conn;
+  // Switching a new file to WAL needs an exclusive lock, and SQLite answers busy at once (without
+  // its busy handler) while another connection holds one: retry within the busy timeout.
+  const auto deadline = std::chrono::steady_clock::now() + options.busy_timeout;
+  for (auto pause = std::chrono::milliseconds(2);; pause = std::min(pause * 2, kMaxPragmaPause)) {
+    auto pragmas = conn->Exec(sql, "open pragmas");
+    if (pragmas) return conn;
+    if (!conn->busy() || std::chrono::steady_clock::now() + pause > deadline) {
+      return pragmas.error();
+    }
+    conn->ClearBusy();
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 Result<Statement> Connection::Prepare(std::string_view sql, std::string_view what) {

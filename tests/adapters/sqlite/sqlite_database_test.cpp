@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <mutex>
 #include <thread>
 
 #include "adapters/contract/test_util.hpp"
@@ -75,14 +76,19 @@ TEST(SqliteDatabase, OpenWithoutMigrationLeavesSchemaEmpty) {
 TEST(SqliteDatabase, ConcurrentOpensOfANewFileMigrateOnce) {
   TempDir dir;
   std::vector<std::thread> threads;
-  std::atomic<int> failures{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {
-      if (!SqliteDatabase::Open(DbPath(dir))) ++failures;
+      auto opened = SqliteDatabase::Open(DbPath(dir));
+      if (!opened) {
+        std::lock_guard lock(mu);
+        failures.push_back(opened.error().message);
+      }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(failures.empty()) << failures.front();
   auto db = SqliteDatabase::Open(DbPath(dir));
   ASSERT_OK(db);
   EXPECT_EQ(*TextOf(**db, kCountVersions), std::to_string(migrations::kSqlite.size()));
