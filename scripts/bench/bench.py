@@ -4,7 +4,7 @@ data, in the same run, on the same machine, and prints one Markdown table.
 
 What it measures, for each database backend (SQLite, PostgreSQL; object store: the default
 folder store under DATA_DIR, so the figures are Intake's, not an S3 emulator's):
-  a. end-to-end ingest: N records (default 1,000,000, from /work/shared/bench/gen_data.py) as
+  a. end-to-end ingest: N records (default 1,000,000, from ../shared/bench/gen_data.py) as
      100 JSON POST /ingest on one keep-alive connection, from the first request until every task
      is SUCCESS; compared with the reference's empty-database rate;
   b. accept rate: the same 100 POSTs, while the workers run (from a) and on `serve --no-worker`;
@@ -55,8 +55,9 @@ def parse_args(argv=None):
     p.add_argument("--work", help="work folder (default: a fresh temporary folder under /tmp)")
     p.add_argument("--keep", action="store_true", help="keep the work folder and databases")
     p.add_argument("--data-cache", help="folder to keep generated data in and reuse across runs")
-    p.add_argument("--bench-dir", default=os.path.join(REPO, "..", "shared", "bench"),
-                   help="folder with gen_data.py and the references")
+    p.add_argument("--bench-dir", help="folder with gen_data.py and the references (default:"
+                   " $INTAKE_BENCH_DIR, else ../shared/bench beside this checkout or the one it"
+                   " was cloned from)")
     p.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite,postgres")
     p.add_argument("--read-seconds", type=int, help="seconds per wrk figure (default 10)")
     p.add_argument("--big-csv-mb", type=int, help="size of the memory-load CSV, MiB (0 = skip; 1024)")
@@ -74,6 +75,8 @@ def parse_args(argv=None):
         p.error(f"--backends: unknown {', '.join(bad) or '(none)'}; use sqlite,postgres")
     if args.records < 100:
         p.error("--records must be at least 100")
+    args.bench_dir = args.bench_dir or references.find_bench_dir(REPO) or os.path.join(
+        REPO, "..", "shared", "bench")
     args.binary, args.bench_dir = os.path.abspath(args.binary), os.path.abspath(args.bench_dir)
     return args
 
@@ -81,7 +84,7 @@ def parse_args(argv=None):
 def check_tools(args):
     if not os.access(args.binary, os.X_OK):
         raise BenchError(f"{args.binary} is not an executable intake binary")
-    for f in ("gen_data.py", "sqlite_reference.cpp", "pg_schema.sql", "pg_reference_load.sql"):
+    for f in references.REFERENCE_FILES:
         if not os.path.exists(os.path.join(args.bench_dir, f)):
             raise BenchError(f"{f} not found in {args.bench_dir} (--bench-dir)")
     for tool in ("wrk", "g++"):

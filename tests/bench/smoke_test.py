@@ -13,7 +13,10 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCH = os.path.join(HERE, "..", "..", "scripts", "bench", "bench.py")
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+BENCH = os.path.join(REPO, "scripts", "bench", "bench.py")
+sys.path.insert(0, os.path.join(REPO, "scripts", "bench"))
+from benchlib.references import find_bench_dir  # noqa: E402
 INTAKE_BIN = os.environ.get("INTAKE_BIN", "")
 BACKENDS = ["SQLite", "PostgreSQL"]
 # (row prefix, has a reference number, backends); every row's Intake cell starts with a number.
@@ -53,6 +56,10 @@ class BenchSmokeTest(unittest.TestCase):
     def setUpClass(cls):
         if not INTAKE_BIN:
             raise unittest.SkipTest("INTAKE_BIN is not set")
+        if find_bench_dir(REPO) is None:
+            # The references are the team's shared folder beside the checkout, not part of it.
+            raise unittest.SkipTest("the shared references (../shared/bench beside this checkout "
+                                    "or its origin, or $INTAKE_BENCH_DIR) are not on this machine")
         cls.tmp = tempfile.TemporaryDirectory(prefix="intake-bench-smoke.")
         cls.out = os.path.join(cls.tmp.name, "r.md")
         cls.proc = subprocess.run(

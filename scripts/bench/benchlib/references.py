@@ -3,8 +3,32 @@ sqlite_reference.cpp and pg_reference_load.sql, each on an empty database and th
 full one (a replay). Timed wall-clock around the whole process, CSV parsing included."""
 
 import os
+import subprocess
 
 from .util import progress, run
+
+REFERENCE_FILES = ("gen_data.py", "sqlite_reference.cpp", "pg_schema.sql", "pg_reference_load.sql")
+
+
+def find_bench_dir(repo):
+    """The shared references folder: $INTAKE_BENCH_DIR, else ../shared/bench beside the checkout,
+    else beside the checkout this one was cloned from (a fresh clone made on the same machine).
+    None when none of them holds the references."""
+    candidates = []
+    if os.environ.get("INTAKE_BENCH_DIR"):
+        candidates.append(os.environ["INTAKE_BENCH_DIR"])
+    candidates.append(os.path.join(repo, "..", "shared", "bench"))
+    try:
+        origin = subprocess.run(["git", "-C", repo, "remote", "get-url", "origin"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        origin = ""
+    if origin and os.path.isdir(origin):
+        candidates.append(os.path.join(origin, "..", "shared", "bench"))
+    for c in candidates:
+        if all(os.path.exists(os.path.join(c, f)) for f in REFERENCE_FILES):
+            return os.path.abspath(c)
+    return None
 
 
 def compile_sqlite(bench_dir, work):
