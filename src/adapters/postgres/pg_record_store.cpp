@@ -29,15 +29,28 @@ constexpr std::string_view kInsertPatients =
     "INSERT INTO patients (mrn, mrn_folded)"
     " SELECT m, f FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, f, n) ORDER BY n"
     " RETURNING id, mrn";
+// New patients' persons: a plain INSERT (their ids are new: no conflict to check for).
+constexpr std::string_view kInsertPersons =
+    "INSERT INTO persons (id, first_name, last_name, birth_date, first_name_folded,"
+    " last_name_folded, src_seq, src_row, version)"
+    " SELECT *, $9::bigint FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::text[], $7::bigint[], $8::bigint[])";
+// Known patients' persons: an upsert, so a patient stored without one (by other SQL) gets it.
+// Some of them only move to a newer position (patients_unchanged): the batch then bumps no
+// data version ($9 is 0), and their version must stay.
 constexpr std::string_view kUpsertPersons =
     "INSERT INTO persons (id, first_name, last_name, birth_date, first_name_folded,"
-    " last_name_folded, src_seq, src_row)"
-    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
-    " $6::text[], $7::bigint[], $8::bigint[])"
+    " last_name_folded, src_seq, src_row, version)"
+    " SELECT *, $9::bigint FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],"
+    " $5::text[], $6::text[], $7::bigint[], $8::bigint[])"
     " ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,"
     " last_name = excluded.last_name, birth_date = excluded.birth_date,"
     " first_name_folded = excluded.first_name_folded, last_name_folded = excluded.last_name_folded,"
-    " src_seq = excluded.src_seq, src_row = excluded.src_row";
+    " src_seq = excluded.src_seq, src_row = excluded.src_row,"
+    // A new position alone (same names) keeps the row's version: its search entry still holds.
+    " version = CASE WHEN (persons.first_name_folded, persons.last_name_folded)"
+    " IS DISTINCT FROM (excluded.first_name_folded, excluded.last_name_folded)"
+    " THEN excluded.version ELSE persons.version END";
 constexpr std::string_view kInsertVisits =
     "INSERT INTO visits (visit_account_number, patient_id, visit_date, reason, src_seq, src_row)"
     " SELECT v, p, d, r, s, w FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[],"
@@ -65,16 +78,21 @@ constexpr std::string_view kAddTaskProgress =
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
 // counters (migration 002): patients created, and a new data version when patients or persons
-// changed (cached filtered totals then no longer apply).
+// changed (cached filtered totals then no longer apply; the persons written carry it: migration
+// 003).
 constexpr std::string_view kBumpCounters =
     "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN $1::bigint ELSE 1 END"
-    " WHERE name IN ('patients', 'data_version')";
+    " WHERE name IN ('patients', 'data_version') RETURNING name, value";
 
-Status BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
-  if (!plan.ChangesPatients()) return {};
+// The batch's data version (0 when it changes no patient and bumps nothing).
+Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
+  if (!plan.ChangesPatients()) return std::int64_t{0};
   auto r = conn.Exec(kBumpCounters, {plan.counters.patients_created}, "update counters");
   if (!r) return r.error();
-  return {};
+  for (int i = 0; i < r->rows(); ++i) {
+    if (r->Text(i, 0) == "data_version") return r->Int(i, 1);
+  }
+  return Internal("postgres: the data_version counter is missing");
 }
 
 Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
@@ -149,30 +167,44 @@ Result<std::vector<std::int64_t>> InsertPatients(PgConnection& conn,
   return ids;
 }
 
-Status UpsertPersons(PgConnection& conn, const domain::BatchPlan& plan,
-                     const std::vector<std::int64_t>& new_ids) {
-  ArrayLiteral id, first, last, birth, first_folded, last_folded, seq, row;
-  auto add = [&](std::int64_t person_id, const domain::Person& p, const domain::Position& pos) {
-    id.Add(person_id);
-    first.Add(p.first_name);
-    last.Add(p.last_name);
-    birth.Add(p.birth_date);
-    first_folded.Add(domain::FoldCase(p.first_name));
-    last_folded.Add(domain::FoldCase(p.last_name));
-    seq.Add(pos.task_seq);
-    row.Add(pos.row);
-  };
-  for (std::size_t i = 0; i < plan.new_patients.size(); ++i) {
-    add(new_ids[i], plan.new_patients[i].person, plan.new_patients[i].pos);
+// Writes persons as `sql` (kInsertPersons or kUpsertPersons) with the batch's data version.
+class PersonRows {
+ public:
+  void Add(std::int64_t person_id, const domain::Person& p, const domain::Position& pos) {
+    id_.Add(person_id);
+    first_.Add(p.first_name);
+    last_.Add(p.last_name);
+    birth_.Add(p.birth_date);
+    first_folded_.Add(domain::FoldCase(p.first_name));
+    last_folded_.Add(domain::FoldCase(p.last_name));
+    seq_.Add(pos.task_seq);
+    row_.Add(pos.row);
   }
-  for (const auto& u : plan.patient_updates) add(u.id, u.person, u.pos);
-  if (id.size() == 0) return {};
-  auto r = conn.Exec(kUpsertPersons,
-                     {id.Take(), first.Take(), last.Take(), birth.Take(), first_folded.Take(),
-                      last_folded.Take(), seq.Take(), row.Take()},
-                     "write persons");
-  if (!r) return r.error();
-  return {};
+  Status Write(PgConnection& conn, std::string_view sql, std::int64_t version) {
+    if (id_.size() == 0) return {};
+    auto r =
+        conn.Exec(sql,
+                  {id_.Take(), first_.Take(), last_.Take(), birth_.Take(), first_folded_.Take(),
+                   last_folded_.Take(), seq_.Take(), row_.Take(), version},
+                  "write persons");
+    if (!r) return r.error();
+    return {};
+  }
+
+ private:
+  ArrayLiteral id_, first_, last_, birth_, first_folded_, last_folded_, seq_, row_;
+};
+
+Status WritePersons(PgConnection& conn, const domain::BatchPlan& plan,
+                    const std::vector<std::int64_t>& new_ids, std::int64_t version) {
+  PersonRows created;
+  for (std::size_t i = 0; i < plan.new_patients.size(); ++i) {
+    created.Add(new_ids[i], plan.new_patients[i].person, plan.new_patients[i].pos);
+  }
+  if (auto s = created.Write(conn, kInsertPersons, version); !s) return s;
+  PersonRows updated;
+  for (const auto& u : plan.patient_updates) updated.Add(u.id, u.person, u.pos);
+  return updated.Write(conn, kUpsertPersons, version);
 }
 
 Status WriteVisits(PgConnection& conn, const domain::BatchPlan& plan,
@@ -278,19 +310,24 @@ Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchI
 }  // namespace
 
 Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& batch) {
-  return db_->Transaction([&](PgConnection& conn) -> Result<domain::TaskCounters> {
+  bool persons_written = false;
+  auto applied = db_->Transaction([&](PgConnection& conn) -> Result<domain::TaskCounters> {
     if (auto task = CheckTask(conn, batch); !task) return task.error();
     auto existing = LoadExisting(conn, batch.rows);
     if (!existing) return existing.error();
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+    auto version = BumpCounters(conn, plan);
+    if (!version) return version.error();
     auto ids = InsertPatients(conn, plan);
     if (!ids) return ids.error();
-    if (auto persons = UpsertPersons(conn, plan, *ids); !persons) return persons.error();
+    if (auto persons = WritePersons(conn, plan, *ids, *version); !persons) return persons.error();
     if (auto visits = WriteVisits(conn, plan, *ids); !visits) return visits.error();
-    if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
+    persons_written = plan.ChangesPatients();
     return AddProgress(conn, batch, plan);
   });
+  if (applied && persons_written) search_.Nudge();
+  return applied;
 }
 
 Status PgRecordStore::Check() { return db_->Ping(); }

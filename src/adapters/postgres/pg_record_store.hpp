@@ -9,9 +9,16 @@
 // errors (capped at domain::kMaxStoredRowErrors per task), adds the counters and moves rows_done.
 // kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
 //
-// Filters: LIKE '%needle%' on the folded columns (domain::FoldCase), with '%', '_' and '\' escaped
-// so they match literally; served by GIN pg_trgm indexes (needles of 3+ characters). Only the
-// filters given appear in the SQL, which is planned with the values. Thread-safe.
+// Every person written carries the batch's data_version (persons.version), and a committed batch
+// that wrote persons nudges the search syncer (pg_search_sync.hpp), which copies them into
+// patient_search off the load's path.
+//
+// Filters: LIKE '%needle%' on folded columns (domain::FoldCase), with '%', '_' and '\' escaped so
+// they match literally. Persons with version <= counters.search_version are looked up in
+// patient_search (GIN pg_trgm indexes; needles of 3+ characters); newer ones, which the syncer has
+// not copied yet, by their own folded columns (an index range on persons.version): the result is
+// exact whether or not the syncer keeps up. Only the filters given appear in the SQL, which is
+// planned with the values. Thread-safe.
 // REQUIRES: migrated database.
 #pragma once
 
@@ -19,13 +26,14 @@
 
 #include "adapters/count_cache.hpp"
 #include "adapters/postgres/pg_database.hpp"
+#include "adapters/postgres/pg_search_sync.hpp"
 #include "ports/record_store.hpp"
 
 namespace intake::adapters::postgres {
 
 class PgRecordStore : public ports::RecordStore {
  public:
-  explicit PgRecordStore(std::shared_ptr<PgDatabase> db) : db_(std::move(db)) {}
+  explicit PgRecordStore(std::shared_ptr<PgDatabase> db) : db_(db), search_(std::move(db)) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
   Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
@@ -33,9 +41,13 @@ class PgRecordStore : public ports::RecordStore {
   Result<ports::PatientView> GetPatient(std::int64_t id) override;
   Status Check() override;
 
+  // The search syncer (tests pause it, or run a round inline).
+  PgSearchSync& search_sync() { return search_; }
+
  private:
   std::shared_ptr<PgDatabase> db_;
   CountCache counts_;
+  PgSearchSync search_;
 };
 
 // `needle` as a LIKE pattern matching it literally anywhere: '%' + escaped + '%' ('\' escapes).

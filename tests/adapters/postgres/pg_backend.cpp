@@ -20,6 +20,7 @@ class PgBackend : public Backend {
   PgBackend(std::shared_ptr<PgDatabase> db, bool owner)
       : db_(std::move(db)), owner_(owner), records_(db_), tasks_(db_), idempotency_(db_) {}
   ~PgBackend() override {
+    records_.search_sync().Stop();  // a round in flight would deadlock with DROP SCHEMA
     if (owner_) {
       auto dropped = DropSchema(*db_, db_->options().schema);
       if (!dropped) ADD_FAILURE() << "drop schema: " << Describe(dropped);

@@ -1,6 +1,7 @@
 // PostgreSQL specifics against a real server (skipped without INTAKE_TEST_POSTGRES_URL): array
 // parameters round-trip, unreachable server, migrations (idempotent, concurrent), dropped pooled
-// connections, cross-process wake-up through LISTEN/NOTIFY, trigram indexes, PHI-free messages.
+// connections, cross-process wake-up through LISTEN/NOTIFY, trigram indexes and their syncer,
+// PHI-free messages.
 #include "adapters/postgres/pg_database.hpp"
 
 #include <arpa/inet.h>
@@ -191,20 +192,109 @@ TEST_F(PgTest, SubstringFiltersUseTheTrigramIndexes) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"p.mrn_folded", "patients_mrn_folded_trgm"},
-      {"pe.first_name_folded", "persons_first_name_folded_trgm"},
-      {"pe.last_name_folded", "persons_last_name_folded_trgm"},
+      {"mrn_folded", "patient_search_mrn_trgm"},
+      {"first_name_folded", "patient_search_first_name_trgm"},
+      {"last_name_folded", "patient_search_last_name_trgm"},
   };
   for (const auto& [column, index] : cases) {
     std::string sql =
-        "EXPLAIN SELECT COUNT(*) FROM patients p LEFT JOIN persons pe"
-        " ON pe.id = p.id WHERE " +
-        column + " LIKE $1";
+        "EXPLAIN SELECT COUNT(*) FROM patient_search s WHERE s." + column + " LIKE $1";
     auto plan = Column(*db, sql, {postgres::ContainsPattern("smith")}, kNoSeqScan);
     std::string text;
     for (const auto& line : plan) text += line + "\n";
     EXPECT_NE(text.find("Bitmap Index Scan on " + index), std::string::npos) << text;
   }
+  // The persons the syncer has not copied yet are found through an index range on version.
+  auto plan =
+      Column(*db, "EXPLAIN SELECT x.id FROM persons x WHERE x.version > $1", {41}, kNoSeqScan);
+  std::string text;
+  for (const auto& line : plan) text += line + "\n";
+  EXPECT_NE(text.find("persons_version"), std::string::npos) << text;
+}
+
+// Filters stay exact while the search syncer lags behind the load (its rounds held back here),
+// and a round brings patient_search up to date: new patients, a renamed one, its old name gone.
+TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  records.search_sync().SetPaused(true);
+  auto task = tasks.CreateTask({"t-search", "t.csv", 0, std::chrono::system_clock::now()});
+  ASSERT_OK(task);
+  auto apply = [&](std::int64_t from, std::vector<domain::RowInput> rows) {
+    ports::BatchInput batch;
+    batch.task_id = task->task_id;
+    batch.task_seq = task->seq;
+    batch.rows_done_before = from;
+    batch.rows_done_after = rows.back().row;
+    batch.rows = std::move(rows);
+    ASSERT_OK(records.ApplyBatch(batch));
+  };
+  auto row = [](std::int64_t n, std::string mrn, std::string last, std::string visit) {
+    return domain::RowInput{n,
+                            {std::move(mrn), "Ann", std::move(last), "1990-02-14", std::move(visit),
+                             "2024-01-01", "Checkup"}};
+  };
+  auto last_names = [&](std::string needle) {
+    ports::PatientFilter filter;
+    filter.last_name = std::move(needle);
+    auto page = records.ListPatients(filter, 1, 100);
+    EXPECT_TRUE(page.has_value()) << Describe(page);
+    std::vector<std::string> out;
+    if (!page) return out;
+    for (const auto& p : page->patients) out.push_back(p.person.last_name);
+    EXPECT_EQ(page->total, static_cast<std::int64_t>(out.size()));
+    return out;
+  };
+  auto indexed = [&] {
+    return Column(*db, "SELECT last_name_folded FROM patient_search ORDER BY id");
+  };
+  using V = std::vector<std::string>;
+
+  apply(0, {row(1, "M-1", "Smith", "V-1"), row(2, "M-2", "Smithers", "V-2"),
+            row(3, "M-3", "Jones", "V-3")});
+  EXPECT_EQ(indexed(), V{});  // nothing copied yet
+  EXPECT_EQ(last_names("smith"), (V{"Smith", "Smithers"}));
+  EXPECT_EQ(last_names("ONE"), V{"Jones"});
+  // A newer row with the same values only moves Jones's position: still found before the round.
+  apply(3, {row(4, "M-3", "Jones", "V-9")});
+  EXPECT_EQ(last_names("ONE"), V{"Jones"});
+
+  auto round = records.search_sync().CatchUp();
+  ASSERT_OK(round);
+  EXPECT_EQ(*round, 3);
+  EXPECT_EQ(indexed(), (V{"smith", "smithers", "jones"}));
+  EXPECT_EQ(last_names("smith"), (V{"Smith", "Smithers"}));
+
+  // Smith becomes Brown; until the next round patient_search still says "smith" for that id.
+  apply(4, {row(5, "M-1", "Brown", "V-4")});
+  EXPECT_EQ(indexed(), (V{"smith", "smithers", "jones"}));
+  EXPECT_EQ(last_names("smith"), V{"Smithers"});
+  EXPECT_EQ(last_names("brow"), V{"Brown"});
+
+  round = records.search_sync().CatchUp();
+  ASSERT_OK(round);
+  EXPECT_EQ(*round, 1);
+  EXPECT_EQ(indexed(), (V{"brown", "smithers", "jones"}));
+  EXPECT_EQ(last_names("smith"), V{"Smithers"});
+  EXPECT_EQ(last_names("brow"), V{"Brown"});
+  round = records.search_sync().CatchUp();
+  ASSERT_OK(round);
+  EXPECT_EQ(*round, 0);  // current: nothing to copy
+
+  // Unpaused, the batch's own nudge runs the round in the background.
+  records.search_sync().SetPaused(false);
+  apply(5, {row(6, "M-5", "Smithson", "V-5")});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (indexed().size() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(indexed(), (V{"brown", "smithers", "jones", "smithson"}));
+  EXPECT_EQ(Column(*db,
+                   "SELECT (SELECT value FROM counters WHERE name = 'search_version') ="
+                   " (SELECT value FROM counters WHERE name = 'data_version')"),
+            V{"t"});
 }
 
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {

@@ -1,0 +1,92 @@
+#include "adapters/postgres/pg_search_sync.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace intake::adapters::postgres {
+namespace {
+
+// Serializes rounds per schema, across processes (two-key advisory lock: class, schema hash).
+constexpr std::string_view kLockSearch =
+    "SELECT pg_advisory_xact_lock(1769236332, hashtext(COALESCE(current_schema()::text, '')))";
+constexpr std::string_view kSelectVersions =
+    "SELECT (SELECT value FROM counters WHERE name = 'data_version'),"
+    " (SELECT value FROM counters WHERE name = 'search_version')";
+constexpr std::string_view kUpsertSearch =
+    "INSERT INTO patient_search (id, mrn_folded, first_name_folded, last_name_folded)"
+    " SELECT pe.id, p.mrn_folded, pe.first_name_folded, pe.last_name_folded"
+    " FROM persons pe JOIN patients p ON p.id = pe.id"
+    " WHERE pe.version > $1 AND pe.version <= $2"
+    " ON CONFLICT (id) DO UPDATE SET mrn_folded = excluded.mrn_folded,"
+    " first_name_folded = excluded.first_name_folded, last_name_folded = excluded.last_name_folded"
+    " WHERE (patient_search.first_name_folded, patient_search.last_name_folded)"
+    " IS DISTINCT FROM (excluded.first_name_folded, excluded.last_name_folded)";
+constexpr std::string_view kSetSearchVersion =
+    "UPDATE counters SET value = $1 WHERE name = 'search_version'";
+
+}  // namespace
+
+PgSearchSync::~PgSearchSync() { Stop(); }
+
+void PgSearchSync::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PgSearchSync::Nudge() {
+  std::lock_guard lock(mu_);
+  if (paused_ || stop_) return;
+  wanted_ = true;
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] { Loop(); });
+  } else {
+    cv_.notify_one();
+  }
+}
+
+void PgSearchSync::SetPaused(bool paused) {
+  std::lock_guard lock(mu_);
+  paused_ = paused;
+}
+
+Result<std::int64_t> PgSearchSync::CatchUp() {
+  return db_->Transaction([&](PgConnection& conn) -> Result<std::int64_t> {
+    if (auto locked = conn.Exec(kLockSearch, {}, "lock search sync"); !locked) {
+      return locked.error();
+    }
+    auto versions = conn.Exec(kSelectVersions, {}, "read search versions");
+    if (!versions) return versions.error();
+    const std::int64_t data_version = versions->Int(0, 0);
+    const std::int64_t search_version = versions->Int(0, 1);
+    if (search_version >= data_version) return std::int64_t{0};
+    auto copied = conn.Exec(kUpsertSearch, {search_version, data_version}, "sync search index");
+    if (!copied) return copied.error();
+    auto set = conn.Exec(kSetSearchVersion, {data_version}, "update search version");
+    if (!set) return set.error();
+    return copied->Affected();
+  });
+}
+
+void PgSearchSync::Loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stop_ || wanted_; });
+    if (stop_) return;
+    wanted_ = false;
+    lock.unlock();
+    auto round = CatchUp();
+    lock.lock();
+    if (!round) {
+      spdlog::warn("postgres: search index sync failed ({}); retrying", round.error().message);
+      wanted_ = true;
+      cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
+    } else if (*round > 0) {
+      wanted_ = true;  // batches may have committed during the round
+    }
+  }
+}
+
+}  // namespace intake::adapters::postgres

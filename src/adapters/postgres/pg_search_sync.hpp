@@ -1,0 +1,62 @@
+// PgSearchSync: keeps patient_search (the pg_trgm GIN indexes of the substring filters, migration
+// 003) in step with persons, off the load's path. ApplyBatch stamps every person it writes with the
+// batch's data_version and then Nudges; a thread of this object copies the persons newer than
+// counters.search_version into patient_search and moves search_version up, in its own transaction
+// on its own pooled connection, so the GIN work runs beside the next batch instead of inside it.
+//
+// A round (CatchUp): under the schema's search advisory lock (syncers in every process take turns),
+// read data_version D and search_version W; upsert the persons with W < version <= D; set
+// search_version = D. Versions commit in order (the counters row is locked until the batch
+// commits), so every version <= D is committed when D is read, and the round's claim holds: every
+// person with version <= D is in patient_search as it is now. A person rewritten meanwhile has a
+// version > D and is taken by a later round; reads treat it as not yet indexed
+// (pg_patient_queries).
+//
+// A process that dies between a batch and its round leaves rows behind: the next round in any
+// process (after a batch, or nudged by a read that saw search_version < data_version) takes them.
+// A failed round is retried after kRetryDelay. Thread-safe; the destructor Stops.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "adapters/postgres/pg_database.hpp"
+
+namespace intake::adapters::postgres {
+
+class PgSearchSync {
+ public:
+  static constexpr std::chrono::seconds kRetryDelay{1};
+
+  explicit PgSearchSync(std::shared_ptr<PgDatabase> db) : db_(std::move(db)) {}
+  ~PgSearchSync();
+  PgSearchSync(const PgSearchSync&) = delete;
+  PgSearchSync& operator=(const PgSearchSync&) = delete;
+
+  // Asks the background thread for a round (starting the thread on first use). Cheap; never
+  // blocks on the database.
+  void Nudge();
+  // One round on the calling thread: the persons copied (0 when patient_search was current).
+  Result<std::int64_t> CatchUp();
+  // While paused, Nudge does nothing (tests use it to observe reads that lag behind the load).
+  void SetPaused(bool paused);
+  // Ends the background thread after its current round; later Nudges do nothing. Idempotent.
+  void Stop();
+
+ private:
+  void Loop();
+
+  std::shared_ptr<PgDatabase> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;
+  bool paused_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace intake::adapters::postgres
