@@ -202,7 +202,7 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(path, options));
   {
     // Open one connection now so that an unusable path fails here.
-    auto lease = db->Acquire(false);
+    auto lease = db->Acquire(Access::kRead);
     if (!lease) return lease.error();
   }
   if (options.migrate_on_open) {
@@ -213,9 +213,46 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
 
 SqliteDatabase::~SqliteDatabase() = default;
 
-Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(bool write) {
-  if (write && UsesWriter()) {
+std::unique_lock<std::mutex> SqliteDatabase::LockWriter(Access access) {
+  if (access != Access::kBulkWrite) {
+    {
+      std::lock_guard gate(gate_mu_);
+      ++short_writers_waiting_;
+    }
     std::unique_lock writer_lock(writer_mu_);
+    std::lock_guard gate(gate_mu_);
+    if (--short_writers_waiting_ == 0) gate_cv_.notify_all();
+    return writer_lock;
+  }
+  while (true) {
+    {
+      std::unique_lock gate(gate_mu_);
+      while (true) {
+        if (short_writers_waiting_ > 0) {
+          gate_cv_.wait(gate);
+          continue;
+        }
+        const auto ready = last_short_write_done_ + kShortWriteGrace;
+        if (std::chrono::steady_clock::now() >= ready) break;
+        gate_cv_.wait_until(gate, ready);
+      }
+    }
+    std::unique_lock writer_lock(writer_mu_);
+    std::lock_guard gate(gate_mu_);
+    // A short writer that came while this one waited for the mutex still goes first.
+    if (short_writers_waiting_ == 0) return writer_lock;
+  }
+}
+
+void SqliteDatabase::NoteShortWriteDone() {
+  std::lock_guard gate(gate_mu_);
+  last_short_write_done_ = std::chrono::steady_clock::now();
+}
+
+Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(Access access) {
+  const bool write = access != Access::kRead;
+  if (write && UsesWriter()) {
+    std::unique_lock writer_lock = LockWriter(access);
     if (!writer_) {
       auto conn = Connection::Open(path_, options_, options_.writer_cache_kib);
       if (!conn) return conn.error();
@@ -225,7 +262,7 @@ Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(bool write) {
       checkpointer_->Attach((*conn)->handle());
       writer_ = std::move(*conn);
     }
-    return Lease(this, std::move(writer_lock));
+    return Lease(this, std::move(writer_lock), access == Access::kWrite);
   }
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !idle_.empty() || open_count_ < options_.max_connections; });

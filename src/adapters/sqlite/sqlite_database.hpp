@@ -168,22 +168,35 @@ class SqliteDatabase {
   // transaction is retried with backoff (so `fn` may run more than once), then kUnavailable.
   template <class Fn>
   auto Write(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
-    return RunTransaction(true, fn);
+    return RunTransaction(Access::kWrite, fn);
+  }
+  // Write() for a long transaction (a load's batch): it lets every short Write() waiting for the
+  // writer go first, so a request that only records a task never waits behind a queue of batches
+  // (at most behind the one batch in flight).
+  template <class Fn>
+  auto WriteBulk(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
+    return RunTransaction(Access::kBulkWrite, fn);
   }
   // Same with a deferred (read) transaction: one consistent snapshot.
   template <class Fn>
   auto Read(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
-    return RunTransaction(false, fn);
+    return RunTransaction(Access::kRead, fn);
   }
 
   const std::string& path() const { return path_; }
 
  private:
   class Lease;
+  enum class Access { kRead, kWrite, kBulkWrite };
+  static constexpr std::chrono::milliseconds kShortWriteGrace{2};
   SqliteDatabase(std::string path, SqliteOptions options)
       : path_(std::move(path)), options_(options) {}
 
-  Result<Lease> Acquire(bool write);
+  Result<Lease> Acquire(Access access);
+  // Locks writer_mu_; a bulk writer first waits until no short writer is waiting for it and the
+  // last one finished kShortWriteGrace ago (a request's next write comes within microseconds).
+  std::unique_lock<std::mutex> LockWriter(Access access);
+  void NoteShortWriteDone();
   void ReleaseConnection(std::unique_ptr<Connection> conn);
   bool UsesWriter() const { return path_ != kMemoryPath; }
   Status Begin(Connection& conn, bool write);
@@ -193,7 +206,7 @@ class SqliteDatabase {
   Status ApplyMigration(int version, std::string_view name, std::string_view sql);
 
   template <class Fn>
-  auto RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&>;
+  auto RunTransaction(Access access, Fn& fn) -> std::invoke_result_t<Fn&, Connection&>;
 
   std::string path_;
   SqliteOptions options_;
@@ -201,7 +214,11 @@ class SqliteDatabase {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_count_ = 0;
-  std::mutex writer_mu_;                           // held by the Lease of a write transaction
+  std::mutex writer_mu_;             // held by the Lease of a write transaction
+  std::mutex gate_mu_;               // guards short_writers_waiting_
+  std::condition_variable gate_cv_;  // signalled when it drops to 0
+  int short_writers_waiting_ = 0;
+  std::chrono::steady_clock::time_point last_short_write_done_;  // guarded by gate_mu_
   std::unique_ptr<WalCheckpointer> checkpointer_;  // guarded by writer_mu_; outlives writer_
   std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
 };
@@ -211,12 +228,16 @@ class SqliteDatabase {
 class SqliteDatabase::Lease {
  public:
   Lease(SqliteDatabase* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
-  Lease(SqliteDatabase* db, std::unique_lock<std::mutex> writer_lock)
-      : db_(db), writer_lock_(std::move(writer_lock)) {}
+  Lease(SqliteDatabase* db, std::unique_lock<std::mutex> writer_lock, bool short_write)
+      : db_(db), writer_lock_(std::move(writer_lock)), short_write_(short_write) {}
   Lease(Lease&&) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
     if (conn_) db_->ReleaseConnection(std::move(conn_));
+    if (writer_lock_ && short_write_) {
+      writer_lock_.unlock();
+      db_->NoteShortWriteDone();
+    }
   }
   Connection& operator*() const { return writer_lock_ ? *db_->writer_ : *conn_; }
 
@@ -224,12 +245,15 @@ class SqliteDatabase::Lease {
   SqliteDatabase* db_;
   std::unique_ptr<Connection> conn_;
   std::unique_lock<std::mutex> writer_lock_;
+  bool short_write_ = false;
 };
 
 template <class Fn>
-auto SqliteDatabase::RunTransaction(bool write, Fn& fn) -> std::invoke_result_t<Fn&, Connection&> {
+auto SqliteDatabase::RunTransaction(Access access, Fn& fn)
+    -> std::invoke_result_t<Fn&, Connection&> {
   using R = std::invoke_result_t<Fn&, Connection&>;
-  auto lease = Acquire(write);
+  const bool write = access != Access::kRead;
+  auto lease = Acquire(access);
   if (!lease) return R(lease.error());
   Connection& conn = **lease;
   for (int attempt = 1;; ++attempt) {

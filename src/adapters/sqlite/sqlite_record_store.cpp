@@ -267,7 +267,7 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
 }  // namespace
 
 Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
-  return db_->Write([&](Connection& conn) -> Result<domain::TaskCounters> {
+  return db_->WriteBulk([&](Connection& conn) -> Result<domain::TaskCounters> {
     if (auto task = CheckTask(conn, batch); !task) return task.error();
     auto existing = LoadExisting(conn, batch.rows);
     if (!existing) return existing.error();

@@ -1,7 +1,8 @@
 // SqliteRecordStore: ports::RecordStore on the patients / persons / visits tables
 // (docs/schema.md), sharing the SqliteDatabase with the other SQLite adapters.
 //
-// ApplyBatch runs in one IMMEDIATE transaction: checks the task's rows_done, loads the stored
+// ApplyBatch runs in one IMMEDIATE transaction (a bulk write: short writes waiting for the writer,
+// such as a request recording its task, go first): checks the task's rows_done, loads the stored
 // patients and visits the batch names (one cached point lookup per distinct key), plans the batch
 // with domain::PlanBatch, writes the plan, adds the counters and the row errors (capped at
 // domain::kMaxStoredRowErrors per task) to the task and moves its rows_done. Each person and visit

@@ -1,12 +1,14 @@
 // SqliteDatabase specifics: opening, pragmas, migrations (idempotent, concurrent), transactions and
-// the busy → kUnavailable mapping.
+// the busy → kUnavailable mapping, short writes before bulk ones.
 #include "adapters/sqlite/sqlite_database.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "adapters/contract/test_util.hpp"
 #include "adapters/migrations.hpp"
@@ -107,6 +109,53 @@ TEST(SqliteDatabase, FailedWriteRollsBack) {
   });
   EXPECT_CODE(failed, ErrorCode::kInternal);
   EXPECT_EQ(*TextOf(**db, kCountPatients), "0");
+}
+
+// A short write waiting for the writer goes before a bulk write (a load's batch) waiting too, and
+// so does the next short write of the same request (recording a task, then queueing it): a request
+// waits behind at most the batch in flight.
+TEST(SqliteDatabase, ShortWritesGoBeforeWaitingBulkWrites) {
+  TempDir dir;
+  auto db = SqliteDatabase::Open(DbPath(dir));
+  ASSERT_OK(db);
+  std::mutex order_mu;
+  std::vector<std::string> order;
+  auto record = [&](const std::string& who) {
+    std::lock_guard lock(order_mu);
+    order.push_back(who);
+  };
+  std::promise<void> holding, release;
+  std::thread first([&] {
+    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
+      holding.set_value();
+      release.get_future().wait();
+      record("first batch");
+      return {};
+    }));
+  });
+  holding.get_future().wait();
+  std::thread batch([&] {
+    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
+      record("second batch");
+      return {};
+    }));
+  });
+  std::this_thread::sleep_for(100ms);  // the second batch is waiting for the writer
+  std::thread request([&] {
+    for (const char* step : {"request: task", "request: queue"}) {
+      EXPECT_OK((*db)->Write([&](Connection&) -> Status {
+        record(step);
+        return {};
+      }));
+    }
+  });
+  std::this_thread::sleep_for(200ms);  // the request is waiting too
+  release.set_value();
+  first.join();
+  batch.join();
+  request.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"first batch", "request: task", "request: queue",
+                                             "second batch"}));
 }
 
 TEST(SqliteDatabase, ForeignKeyViolationIsConflict) {
