@@ -214,34 +214,45 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
 SqliteDatabase::~SqliteDatabase() = default;
 
 std::unique_lock<std::mutex> SqliteDatabase::LockWriter(Access access) {
+  using Clock = std::chrono::steady_clock;
   if (access != Access::kBulkWrite) {
     {
       std::lock_guard gate(gate_mu_);
       ++short_writers_waiting_;
     }
-    std::unique_lock writer_lock(writer_mu_);
-    std::lock_guard gate(gate_mu_);
-    if (--short_writers_waiting_ == 0) gate_cv_.notify_all();
-    return writer_lock;
+    struct Arrived {  // counts this writer out again, even if locking throws
+      SqliteDatabase* db;
+      ~Arrived() {
+        std::lock_guard gate(db->gate_mu_);
+        if (--db->short_writers_waiting_ == 0) db->gate_cv_.notify_all();
+      }
+    } arrived{this};
+    return std::unique_lock(writer_mu_);
   }
+  const auto give_up = Clock::now() + options_.max_bulk_yield;
   while (true) {
     {
       std::unique_lock gate(gate_mu_);
-      while (true) {
-        if (short_writers_waiting_ > 0) {
-          gate_cv_.wait(gate);
-          continue;
-        }
-        const auto ready = last_short_write_done_ + kShortWriteGrace;
-        if (std::chrono::steady_clock::now() >= ready) break;
-        gate_cv_.wait_until(gate, ready);
+      while (!BulkMayGo(give_up)) {
+        const auto wake =
+            short_writers_waiting_ > 0
+                ? give_up
+                : std::min(give_up, last_short_write_done_ + options_.short_write_grace);
+        gate_cv_.wait_until(gate, wake);
       }
     }
     std::unique_lock writer_lock(writer_mu_);
     std::lock_guard gate(gate_mu_);
-    // A short writer that came while this one waited for the mutex still goes first.
-    if (short_writers_waiting_ == 0) return writer_lock;
+    // Checked again with the writer held: a short writer that came, or finished, while this one
+    // waited for the mutex still goes first.
+    if (BulkMayGo(give_up)) return writer_lock;
   }
+}
+
+bool SqliteDatabase::BulkMayGo(std::chrono::steady_clock::time_point give_up) const {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= give_up) return true;
+  return short_writers_waiting_ == 0 && now >= last_short_write_done_ + options_.short_write_grace;
 }
 
 void SqliteDatabase::NoteShortWriteDone() {

@@ -53,6 +53,12 @@ struct SqliteOptions {
   // WAL pages past which a commit asks for a checkpoint. The writer's checkpoints run on a
   // thread of their own (WalCheckpointer); other connections keep SQLite's automatic one.
   std::int64_t wal_checkpoint_pages = 16000;
+  // A bulk write (WriteBulk: a load's batch) lets short writes (Write) waiting for the writer go
+  // first, and waits this long after the last one finished, so a request's next write (recording a
+  // task, then queueing it) goes first too ...
+  std::chrono::milliseconds short_write_grace{2};
+  // ... but for at most this long in all: then it takes its turn, however busy the short writers.
+  std::chrono::milliseconds max_bulk_yield{250};
 };
 
 class Connection;
@@ -188,14 +194,16 @@ class SqliteDatabase {
  private:
   class Lease;
   enum class Access { kRead, kWrite, kBulkWrite };
-  static constexpr std::chrono::milliseconds kShortWriteGrace{2};
   SqliteDatabase(std::string path, SqliteOptions options)
       : path_(std::move(path)), options_(options) {}
 
   Result<Lease> Acquire(Access access);
-  // Locks writer_mu_; a bulk writer first waits until no short writer is waiting for it and the
-  // last one finished kShortWriteGrace ago (a request's next write comes within microseconds).
+  // Locks writer_mu_. A bulk writer first waits until no short writer is waiting for it and the
+  // last one finished short_write_grace ago, or max_bulk_yield has passed (SqliteOptions).
   std::unique_lock<std::mutex> LockWriter(Access access);
+  // With gate_mu_ held: may a bulk writer that gives up yielding at `give_up` go now?
+  bool BulkMayGo(std::chrono::steady_clock::time_point give_up) const;
+  // Called by a short writer's Lease while it still holds the writer.
   void NoteShortWriteDone();
   void ReleaseConnection(std::unique_ptr<Connection> conn);
   bool UsesWriter() const { return path_ != kMemoryPath; }
@@ -234,10 +242,9 @@ class SqliteDatabase::Lease {
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
     if (conn_) db_->ReleaseConnection(std::move(conn_));
-    if (writer_lock_ && short_write_) {
-      writer_lock_.unlock();
-      db_->NoteShortWriteDone();
-    }
+    // Noted before the writer is unlocked (by writer_lock_), so that a bulk writer waiting for the
+    // mutex sees it when it gets the mutex.
+    if (writer_lock_ && short_write_) db_->NoteShortWriteDone();
   }
   Connection& operator*() const { return writer_lock_ ? *db_->writer_ : *conn_; }
 

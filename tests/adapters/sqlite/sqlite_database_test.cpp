@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -114,9 +115,13 @@ TEST(SqliteDatabase, FailedWriteRollsBack) {
 // A short write waiting for the writer goes before a bulk write (a load's batch) waiting too, and
 // so does the next short write of the same request (recording a task, then queueing it): a request
 // waits behind at most the batch in flight.
+// (A grace far above any scheduling delay, and no giving up, so that only the rule decides.)
 TEST(SqliteDatabase, ShortWritesGoBeforeWaitingBulkWrites) {
   TempDir dir;
-  auto db = SqliteDatabase::Open(DbPath(dir));
+  SqliteOptions options;
+  options.short_write_grace = 300ms;
+  options.max_bulk_yield = 60s;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
   ASSERT_OK(db);
   std::mutex order_mu;
   std::vector<std::string> order;
@@ -156,6 +161,35 @@ TEST(SqliteDatabase, ShortWritesGoBeforeWaitingBulkWrites) {
   request.join();
   EXPECT_EQ(order, (std::vector<std::string>{"first batch", "request: task", "request: queue",
                                              "second batch"}));
+}
+
+// Short writes one after another (each within the grace of the last) hold a bulk write back for
+// max_bulk_yield at most: then it takes its turn while they go on.
+TEST(SqliteDatabase, BulkWriteIsHeldBackForAtMostMaxBulkYield) {
+  TempDir dir;
+  SqliteOptions options;
+  options.short_write_grace = 200ms;
+  options.max_bulk_yield = 600ms;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  std::atomic<bool> stop{false};
+  std::atomic<int> short_writes{0};
+  std::thread stream([&] {
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (!stop && std::chrono::steady_clock::now() < until) {
+      EXPECT_OK((*db)->Write([&](Connection&) -> Status { return {}; }));
+      ++short_writes;
+    }
+  });
+  while (short_writes < 3) std::this_thread::sleep_for(1ms);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status { return {}; }));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  const bool stream_still_running = !stop.exchange(true);
+  stream.join();
+  EXPECT_TRUE(stream_still_running);
+  EXPECT_GE(waited, 550ms) << "the bulk write should have yielded to the stream first";
+  EXPECT_LT(waited, 15s) << "the bulk write waited for the stream to end";
 }
 
 TEST(SqliteDatabase, ForeignKeyViolationIsConflict) {
