@@ -52,10 +52,17 @@ void WorkerPool::Loop(int index) {
       continue;
     }
     if (!*claimed) {
-      if (on_idle_ && ran_since_idle_.exchange(false)) on_idle_();
+      if (on_idle_ && busy_ == 0 && ran_since_idle_.exchange(false)) on_idle_();
       continue;
     }
-    ran_since_idle_ = true;
+    ++busy_;
+    struct Ended {  // counted out whatever the outcome, then arms on_idle
+      WorkerPool* pool;
+      ~Ended() {
+        --pool->busy_;
+        pool->ran_since_idle_ = true;
+      }
+    } ended{this};
     const ports::ClaimedTask& task = **claimed;
     switch (load_.Run(task, stop_requested)) {
       case LoadOutcome::kFinished:

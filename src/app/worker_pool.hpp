@@ -17,7 +17,8 @@ namespace intake::app {
 class WorkerPool {
  public:
   // `on_idle`, when set, runs on a worker thread once the queue has been empty for a claim's wait
-  // after some task ran: a place to give memory back.
+  // while no worker runs a task, after some task ended: a place to give memory back (never in the
+  // middle of another worker's load).
   WorkerPool(ports::TaskQueue& queue, LoadTask& load, int threads, std::string worker_id_prefix,
              std::function<void()> on_idle = {});
   ~WorkerPool();  // calls Stop()
@@ -32,7 +33,8 @@ class WorkerPool {
   int thread_count_;
   std::string prefix_;
   std::function<void()> on_idle_;
-  std::atomic<bool> ran_since_idle_{false};
+  std::atomic<bool> ran_since_idle_{false};  // a task ended since on_idle last ran
+  std::atomic<int> busy_{0};                 // workers running a task
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "app/test_util.hpp"
 
 namespace intake::app::testing {
@@ -62,6 +64,35 @@ TEST_F(WorkerPoolTest, StopsPromptlyWhenIdle) {
   const auto start = std::chrono::steady_clock::now();
   pool.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+// The idle hook (memory release) runs after a task ends, not while another worker is in the
+// middle of one: with two workers, the idle one must neither release during the other's load nor
+// use up the one release owed after it.
+TEST_F(WorkerPoolTest, OnIdleRunsAfterTheLastTaskEndsNotDuringIt) {
+  w.records.SetDown(true);  // the task retries in its backoff loop, claimed, until set up again
+  const std::string id = Submit(1);
+  LoadOptions retrying = Options();
+  retrying.max_attempts = 1000;
+  retrying.first_backoff = 50ms;
+  retrying.max_backoff = 50ms;
+  LoadTask slow(w.objects, w.records, w.tasks, w.queue, w.clock, w.metrics, retrying);
+  std::atomic<int> during{0}, after{0};
+  WorkerPool pool(w.queue, slow, 2, "idle", [&] {
+    if (domain::IsFinished(w.tasks.Task(id)->state)) {
+      ++after;
+    } else {
+      ++during;
+    }
+  });
+  pool.Start();
+  ASSERT_TRUE(WaitFor([&] { return !w.queue.Holder(id).empty(); }));
+  std::this_thread::sleep_for(2500ms);  // the other worker's claims come back empty meanwhile
+  w.records.SetDown(false);
+  ASSERT_TRUE(WaitFor([&] { return after > 0; })) << "no idle hook after the task ended";
+  pool.Stop();
+  EXPECT_EQ(w.tasks.Task(id)->state, domain::TaskState::kSuccess);
+  EXPECT_EQ(during, 0) << "the idle hook ran while a task was loading";
 }
 
 TEST_F(WorkerPoolTest, DestructorStopsTheThreads) {
