@@ -29,23 +29,28 @@ def post_batches(server, bodies):
     return ids, t0, t1
 
 
-def _scan_tasks(client, pending, seen, now):
-    """One poll of GET /tasks (all pages needed); records first-seen SUCCESS times."""
+def _listed_tasks(client):
+    """Every task of GET /tasks, page after page (the caller may stop early)."""
     page, total = 1, None
-    while pending and (total is None or (page - 1) * 100 < total):
+    while total is None or (page - 1) * 100 < total:
         doc = client.get_json(f"/tasks?page_size=100&page={page}")
         total = doc["total"]
-        for t in doc["tasks"]:
-            tid = t["task_id"]
-            if tid not in pending:
-                continue
-            if t["status"] == "FAILURE":
-                detail = client.get_json(f"/tasks/{tid}").get("result", {}).get("error", "?")
-                client.server.fail(f"task {tid} FAILED: {detail}")
-            if t["status"] == "SUCCESS":
-                pending.discard(tid)
-                seen[tid] = {"observed": now, "finished_at": t.get("finished_at")}
+        yield from doc["tasks"]
         page += 1
+
+
+def _scan_tasks(client, pending, seen, now):
+    """One poll of GET /tasks (all pages needed); records first-seen SUCCESS times."""
+    for t in _listed_tasks(client):
+        tid = t["task_id"]
+        if tid in pending and t["status"] == "FAILURE":
+            detail = client.get_json(f"/tasks/{tid}").get("result", {}).get("error", "?")
+            client.server.fail(f"task {tid} FAILED: {detail}")
+        if tid in pending and t["status"] == "SUCCESS":
+            pending.discard(tid)
+            seen[tid] = {"observed": now, "finished_at": t.get("finished_at")}
+            if not pending:
+                break   # before the next page is fetched
 
 
 def _scan_one(client, pending, seen, now):
@@ -92,14 +97,10 @@ class _SuccessWatcher(threading.Thread):
         c = self.server.client(timeout=120)
         try:
             while not self.halt.is_set():
-                now, page, total = time.monotonic(), 1, None
-                while total is None or (page - 1) * 100 < total:
-                    doc = c.get_json(f"/tasks?page_size=100&page={page}")
-                    total = doc["total"]
-                    for t in doc["tasks"]:
-                        if t["status"] == "SUCCESS":
-                            self.seen.setdefault(t["task_id"], now)
-                    page += 1
+                now = time.monotonic()
+                for t in _listed_tasks(c):
+                    if t["status"] == "SUCCESS":
+                        self.seen.setdefault(t["task_id"], now)
                 self.halt.wait(POLL)
         except Exception as e:  # reported by the caller, on its own thread
             self.error = e

@@ -223,7 +223,7 @@ class SqliteDatabase {
   std::vector<std::unique_ptr<Connection>> idle_;
   std::size_t open_count_ = 0;
   std::mutex writer_mu_;             // held by the Lease of a write transaction
-  std::mutex gate_mu_;               // guards short_writers_waiting_
+  std::mutex gate_mu_;               // guards the two fields below gate_cv_
   std::condition_variable gate_cv_;  // signalled when it drops to 0
   int short_writers_waiting_ = 0;
   std::chrono::steady_clock::time_point last_short_write_done_;  // guarded by gate_mu_
