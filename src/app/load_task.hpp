@@ -19,7 +19,7 @@
 namespace intake::app {
 
 struct LoadOptions {
-  std::size_t batch_rows = 20000;  // rows per transaction
+  std::size_t batch_rows = 50000;  // rows per transaction
   int max_attempts = 8;            // transient failures per task before FAILURE
   std::chrono::milliseconds first_backoff{200};
   std::chrono::milliseconds max_backoff{10000};

@@ -61,7 +61,7 @@ struct Config {
   // TASK_LEASE_SECONDS: how long a claimed task stays leased to a silent worker. Default 30.
   int task_lease_seconds = 30;
   // BATCH_ROWS: rows per worker transaction. Default 20000.
-  std::size_t batch_rows = 20000;
+  std::size_t batch_rows = 50000;
 };
 
 // Which database DATABASE_URL names.

@@ -37,7 +37,7 @@ TEST(Config, DefaultsMatchTheSpec) {
   EXPECT_EQ(c.log_format, LogFormat::kText);
   EXPECT_FALSE(c.log_phi);
   EXPECT_EQ(c.task_lease_seconds, 30);
-  EXPECT_EQ(c.batch_rows, 20000u);
+  EXPECT_EQ(c.batch_rows, 50000u);
 }
 
 TEST(Config, ZeroCoresMeansOneWorker) {
