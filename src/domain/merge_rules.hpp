@@ -102,6 +102,12 @@ struct BatchPlan {
   // True when applying the plan creates a patient or changes a person's values: what patient
   // lists, their totals and their filters can see.
   bool ChangesPatients() const { return counters.patients_created + counters.patients_updated > 0; }
+  // True when applying the plan writes any patient, person or visit row (a new position
+  // included); false when every row is unchanged, or the batch has none.
+  bool WritesRecords() const {
+    return !new_patients.empty() || !patient_updates.empty() || !new_visits.empty() ||
+           !visit_updates.empty();
+  }
 };
 
 // Applies the rules, in row order, to `rows` of task `task_seq`:

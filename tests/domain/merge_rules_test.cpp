@@ -54,6 +54,28 @@ bool NoWrites(const BatchPlan& plan) {
          plan.visit_updates.empty();
 }
 
+// WritesRecords decides whether a PostgreSQL batch bumps records_version (and whether the next one
+// may load early): true exactly when some row is written, a new position alone included.
+TEST(PlanBatch, WritesRecordsIsTrueExactlyWhenSomeRowIsWritten) {
+  EXPECT_FALSE(Plan({}).WritesRecords());
+  EXPECT_TRUE(Plan({Row(1, "M-1", "V-1")}).WritesRecords());
+
+  ExistingState same;  // this very row, already applied: a replay
+  StorePatient(same, 7, "M-1", {kTask, 1});
+  StoreVisit(same, 9, "V-1", 7, {kTask, 1});
+  const BatchPlan replay = Plan({Row(1, "M-1", "V-1")}, same);
+  EXPECT_TRUE(NoWrites(replay));
+  EXPECT_FALSE(replay.WritesRecords());
+
+  ExistingState older;  // the same values from an older task: only the positions move
+  StorePatient(older, 7, "M-1", {kTask - 1, 1});
+  StoreVisit(older, 9, "V-1", 7, {kTask - 1, 1});
+  const BatchPlan moved = Plan({Row(1, "M-1", "V-1")}, older);
+  EXPECT_FALSE(NoWrites(moved));
+  EXPECT_FALSE(moved.ChangesPatients());
+  EXPECT_TRUE(moved.WritesRecords());
+}
+
 TEST(PlanBatch, EmptyBatchPlansNothing) {
   const BatchPlan plan = Plan({});
   EXPECT_TRUE(NoWrites(plan));

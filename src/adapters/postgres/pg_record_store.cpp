@@ -77,22 +77,38 @@ constexpr std::string_view kAddTaskProgress =
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
-// counters (migration 002): patients created, and a new data version when patients or persons
-// changed (cached filtered totals then no longer apply; the persons written carry it: migration
-// 003).
+// counters (migrations 002 and 004): patients created; a new data version when patients or
+// persons changed (cached filtered totals then no longer apply; the persons written carry it:
+// migration 003); a new records version whenever the batch wrote a row (early loads check it).
 constexpr std::string_view kBumpCounters =
-    "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN $1::bigint ELSE 1 END"
-    " WHERE name IN ('patients', 'data_version') RETURNING name, value";
+    "UPDATE counters SET value = value + CASE name WHEN 'patients' THEN $1::bigint"
+    " WHEN 'data_version' THEN $2::bigint ELSE 1 END"
+    " WHERE name IN ('patients', 'data_version', 'records_version') RETURNING name, value";
+constexpr std::string_view kSelectRecordsVersion =
+    "SELECT value FROM counters WHERE name = 'records_version'";
 
-// The batch's data version (0 when it changes no patient and bumps nothing).
+// The batch's data version (0 when it changes no patient, which bumps no data version).
 Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
-  if (!plan.ChangesPatients()) return std::int64_t{0};
-  auto r = conn.Exec(kBumpCounters, {plan.counters.patients_created}, "update counters");
+  if (!plan.WritesRecords()) return std::int64_t{0};
+  const bool changes_patients = plan.ChangesPatients();
+  auto r = conn.Exec(kBumpCounters,
+                     {plan.counters.patients_created, std::int64_t{changes_patients ? 1 : 0}},
+                     "update counters");
   if (!r) return r.error();
+  if (!changes_patients) return std::int64_t{0};
   for (int i = 0; i < r->rows(); ++i) {
     if (r->Text(i, 0) == "data_version") return r->Int(i, 1);
   }
   return Internal("postgres: the data_version counter is missing");
+}
+
+// counters.records_version in a new snapshot; -1 when the row is missing (no early load is then
+// ever trusted).
+Result<std::int64_t> RecordsVersion(PgConnection& conn) {
+  auto r = conn.Exec(kSelectRecordsVersion, {}, "read records version");
+  if (!r) return r.error();
+  if (r->rows() == 0) return std::int64_t{-1};
+  return r->Int(0, 0);
 }
 
 Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
@@ -311,9 +327,34 @@ Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchI
 
 Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& batch) {
   bool persons_written = false;
+  bool wrote = true;
+  // After a batch that wrote nothing (a replay, mostly) the next one loads the rows it names
+  // before the apply lock, so that two appliers load side by side, and keeps what it loaded when
+  // records_version has not moved in between (read in a snapshot taken before the load, and
+  // again under the lock: any batch that wrote a row in between bumped it).
+  const bool load_early = load_early_.load(std::memory_order_relaxed);
   auto applied = db_->Transaction([&](PgConnection& conn) -> Result<domain::TaskCounters> {
+    std::int64_t early_version = -1;
+    domain::ExistingState early;
+    if (load_early) {
+      auto version = RecordsVersion(conn);
+      if (!version) return version.error();
+      auto loaded = LoadExisting(conn, batch.rows);
+      if (!loaded) return loaded.error();
+      early_version = *version;
+      early = std::move(*loaded);
+      if (after_early_load_) after_early_load_();
+    }
     if (auto task = CheckTask(conn, batch); !task) return task.error();
-    auto existing = LoadExisting(conn, batch.rows);
+    bool early_holds = false;
+    if (early_version >= 0) {
+      auto version = RecordsVersion(conn);
+      if (!version) return version.error();
+      early_holds = *version == early_version;
+    }
+    Result<domain::ExistingState> existing = early_holds
+                                                 ? Result<domain::ExistingState>(std::move(early))
+                                                 : LoadExisting(conn, batch.rows);
     if (!existing) return existing.error();
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
     auto version = BumpCounters(conn, plan);
@@ -324,8 +365,10 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     if (auto visits = WriteVisits(conn, plan, *ids); !visits) return visits.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     persons_written = plan.ChangesPatients();
+    wrote = plan.WritesRecords();
     return AddProgress(conn, batch, plan);
   });
+  if (applied) load_early_.store(!wrote, std::memory_order_relaxed);
   if (applied && persons_written) search_.Nudge();
   return applied;
 }

@@ -9,6 +9,11 @@
 // errors (capped at domain::kMaxStoredRowErrors per task), adds the counters and moves rows_done.
 // kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
 //
+// After a batch that wrote no row, the next one loads the stored rows before taking the apply
+// lock (so the loads of a replay's appliers run side by side) and keeps them only when
+// counters.records_version, which every writing batch bumps, has not moved by the time it holds
+// the lock; otherwise it loads them again under the lock.
+//
 // Every person written carries the batch's data_version (persons.version), and a committed batch
 // that wrote persons nudges the search syncer (pg_search_sync.hpp), which copies them into
 // patient_search off the load's path.
@@ -22,6 +27,8 @@
 // REQUIRES: migrated database.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 
 #include "adapters/count_cache.hpp"
@@ -43,11 +50,15 @@ class PgRecordStore : public ports::RecordStore {
 
   // The search syncer (tests pause it, or run a round inline).
   PgSearchSync& search_sync() { return search_; }
+  // Tests: runs after an early load, before the apply lock is taken. Set before any ApplyBatch.
+  void SetAfterEarlyLoad(std::function<void()> hook) { after_early_load_ = std::move(hook); }
 
  private:
   std::shared_ptr<PgDatabase> db_;
   CountCache counts_;
   PgSearchSync search_;
+  std::atomic<bool> load_early_{false};  // the last batch applied here wrote no row
+  std::function<void()> after_early_load_;
 };
 
 // `needle` as a LIKE pattern matching it literally anywhere: '%' + escaped + '%' ('\' escapes).

@@ -297,6 +297,80 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
             V{"t"});
 }
 
+// After a batch that wrote nothing, the next loads the stored rows before the apply lock. A batch
+// of another process that commits in between (here from the hook, between the early load and the
+// lock) must make it load again: otherwise it plans on Smith at the older position and overwrites
+// Brown with an older row's name.
+TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
+  auto db = Open();
+  auto other_db = Open();  // another process
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other_db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  postgres::PgRecordStore other(other_db);
+  auto now = std::chrono::system_clock::now();
+  auto older = tasks.CreateTask({"t-older", "a.csv", 0, now});
+  auto newer = tasks.CreateTask({"t-newer", "b.csv", 0, now});
+  auto newest = tasks.CreateTask({"t-newest", "c.csv", 0, now});
+  ASSERT_OK(older);
+  ASSERT_OK(newer);
+  ASSERT_OK(newest);
+  auto row = [](std::int64_t n, std::string last, std::string visit) {
+    return domain::RowInput{
+        n,
+        {"M-1", "Ann", std::move(last), "1990-02-14", std::move(visit), "2024-01-01", "Checkup"}};
+  };
+  auto apply = [](postgres::PgRecordStore& store, const ports::TaskRecord& task, std::int64_t from,
+                  std::vector<domain::RowInput> rows) {
+    ports::BatchInput batch;
+    batch.task_id = task.task_id;
+    batch.task_seq = task.seq;
+    batch.rows_done_before = from;
+    batch.rows_done_after = rows.back().row;
+    batch.rows = std::move(rows);
+    return store.ApplyBatch(batch);
+  };
+  auto last_name = [&] {
+    auto page = records.ListPatients({}, 1, 10);
+    EXPECT_TRUE(page.has_value()) << Describe(page);
+    return page && page->patients.size() == 1 ? page->patients[0].person.last_name : "?";
+  };
+  int early_loads = 0;
+  records.SetAfterEarlyLoad([&] { ++early_loads; });
+
+  ASSERT_OK(apply(records, *newer, 0, {row(1, "Smith", "V-1")}));  // created: writes
+  // The older task's row is older than Smith's: unchanged, nothing written.
+  auto unchanged = apply(records, *older, 0, {row(1, "Old", "V-1")});
+  ASSERT_OK(unchanged);
+  EXPECT_EQ(unchanged->patients_unchanged, 1);
+  EXPECT_EQ(early_loads, 0);  // the batch before it wrote
+  EXPECT_EQ(last_name(), "Smith");
+
+  // Nothing in between: the early load holds (the older task's second row is older still).
+  auto held = apply(records, *older, 1, {row(2, "Older", "V-1")});
+  ASSERT_OK(held);
+  EXPECT_EQ(early_loads, 1);
+  EXPECT_EQ(held->patients_unchanged, 2);  // the task's totals
+  EXPECT_EQ(last_name(), "Smith");
+
+  // Now the newest task renames the patient between this batch's early load and its lock.
+  records.SetAfterEarlyLoad([&] {
+    ++early_loads;
+    auto renamed = apply(other, *newest, 0, {row(1, "Brown", "V-3")});
+    EXPECT_TRUE(renamed.has_value()) << Describe(renamed);
+  });
+  auto late = apply(records, *newer, 1, {row(2, "Green", "V-2")});
+  ASSERT_OK(late);
+  EXPECT_EQ(early_loads, 2);
+  // The task's totals: Smith created, then Green (newer:2) unchanged, older than Brown (newest:1).
+  EXPECT_EQ(late->patients_created, 1);
+  EXPECT_EQ(late->patients_unchanged, 1);
+  EXPECT_EQ(late->patients_updated, 0);
+  EXPECT_EQ(late->visits_created, 2);
+  EXPECT_EQ(last_name(), "Brown");
+}
+
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
