@@ -16,6 +16,8 @@ function(intake_embed_migrations target dialect)
     string(REGEX MATCH "^[0-9]+" version ${name})
     math(EXPR version "${version} + 0")
     file(READ ${f} sql)
+    # An edited migration regenerates the file too (CONFIGURE_DEPENDS only re-globs the names).
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
     string(APPEND body "  {${version}, \"${name}\", R\"intake_sql(${sql})intake_sql\"},\n")
   endforeach()
   string(APPEND body "};\n}  // namespace intake::migrations\n")

@@ -13,6 +13,9 @@ namespace intake::adapters::postgres {
 namespace {
 
 // Serializes ApplyBatch per schema, across processes (two-key advisory lock: class, schema hash).
+// Each statement sees the commits before it: what the early-load check relies on, whatever the
+// server's or the role's default isolation.
+constexpr std::string_view kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
 constexpr std::string_view kLockApply =
     "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
 constexpr std::string_view kSelectTaskProgress =
@@ -77,25 +80,20 @@ constexpr std::string_view kAddTaskProgress =
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
-// counters (migrations 002 and 004): patients created; a new data version when patients or
-// persons changed (cached filtered totals then no longer apply; the persons written carry it:
-// migration 003); a new records version whenever the batch wrote a row (early loads check it).
+// counters (migration 002): patients created, and a new data version when patients or persons
+// changed (cached filtered totals then no longer apply; the persons written carry it: migration
+// 003). (records_version, migration 004, is bumped by the tables' statement triggers.)
 constexpr std::string_view kBumpCounters =
-    "UPDATE counters SET value = value + CASE name WHEN 'patients' THEN $1::bigint"
-    " WHEN 'data_version' THEN $2::bigint ELSE 1 END"
-    " WHERE name IN ('patients', 'data_version', 'records_version') RETURNING name, value";
+    "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN $1::bigint ELSE 1 END"
+    " WHERE name IN ('patients', 'data_version') RETURNING name, value";
 constexpr std::string_view kSelectRecordsVersion =
     "SELECT value FROM counters WHERE name = 'records_version'";
 
-// The batch's data version (0 when it changes no patient, which bumps no data version).
+// The batch's data version (0 when it changes no patient and bumps nothing).
 Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
-  if (!plan.WritesRecords()) return std::int64_t{0};
-  const bool changes_patients = plan.ChangesPatients();
-  auto r = conn.Exec(kBumpCounters,
-                     {plan.counters.patients_created, std::int64_t{changes_patients ? 1 : 0}},
-                     "update counters");
+  if (!plan.ChangesPatients()) return std::int64_t{0};
+  auto r = conn.Exec(kBumpCounters, {plan.counters.patients_created}, "update counters");
   if (!r) return r.error();
-  if (!changes_patients) return std::int64_t{0};
   for (int i = 0; i < r->rows(); ++i) {
     if (r->Text(i, 0) == "data_version") return r->Int(i, 1);
   }
@@ -330,10 +328,11 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
   bool wrote = true;
   // After a batch that wrote nothing (a replay, mostly) the next one loads the rows it names
   // before the apply lock, so that two appliers load side by side, and keeps what it loaded when
-  // records_version has not moved in between (read in a snapshot taken before the load, and
-  // again under the lock: any batch that wrote a row in between bumped it).
+  // records_version has not moved in between (read before the load, and again under the lock in
+  // a new snapshot, which READ COMMITTED gives each statement: any statement that wrote
+  // patients, persons or visits in between bumped it, by trigger).
   const bool load_early = load_early_.load(std::memory_order_relaxed);
-  auto applied = db_->Transaction([&](PgConnection& conn) -> Result<domain::TaskCounters> {
+  auto apply = [&](PgConnection& conn) -> Result<domain::TaskCounters> {
     std::int64_t early_version = -1;
     domain::ExistingState early;
     if (load_early) {
@@ -367,7 +366,8 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     persons_written = plan.ChangesPatients();
     wrote = plan.WritesRecords();
     return AddProgress(conn, batch, plan);
-  });
+  };
+  auto applied = db_->Transaction(apply, kBeginReadCommitted);
   if (applied) load_early_.store(!wrote, std::memory_order_relaxed);
   if (applied && persons_written) search_.Nudge();
   return applied;

@@ -11,8 +11,9 @@
 //
 // After a batch that wrote no row, the next one loads the stored rows before taking the apply
 // lock (so the loads of a replay's appliers run side by side) and keeps them only when
-// counters.records_version, which every writing batch bumps, has not moved by the time it holds
-// the lock; otherwise it loads them again under the lock.
+// counters.records_version, which statement triggers bump on every write to patients, persons or
+// visits (migration 004), has not moved by the time it holds the lock; otherwise it loads them
+// again under the lock.
 //
 // Every person written carries the batch's data_version (persons.version), and a committed batch
 // that wrote persons nudges the search syncer (pg_search_sync.hpp), which copies them into

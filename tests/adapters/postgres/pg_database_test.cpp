@@ -300,7 +300,8 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
 // After a batch that wrote nothing, the next loads the stored rows before the apply lock. A batch
 // of another process that commits in between (here from the hook, between the early load and the
 // lock) must make it load again: otherwise it plans on Smith at the older position and overwrites
-// Brown with an older row's name.
+// Brown with an older row's name. Fails when the version check is skipped, and without the
+// triggers of migration 004.
 TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   auto db = Open();
   auto other_db = Open();  // another process
@@ -369,6 +370,60 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   EXPECT_EQ(late->patients_updated, 0);
   EXPECT_EQ(late->visits_created, 2);
   EXPECT_EQ(last_name(), "Brown");
+
+  // A move to a newer position alone (the same values from a newer task) must force the reload
+  // too: planned on the stale state, the batch below would see Brown at newest:1 and write White.
+  ASSERT_OK(apply(records, *older, 2, {row(3, "Oldest", "V-1")}));  // older still: writes nothing
+  EXPECT_EQ(early_loads, 2);  // the batch before it wrote (V-2)
+  auto newest_again = tasks.CreateTask({"t-newest-again", "d.csv", 0, now});
+  ASSERT_OK(newest_again);
+  records.SetAfterEarlyLoad([&] {
+    ++early_loads;
+    auto moved = apply(other, *newest_again, 0, {row(1, "Brown", "V-3")});
+    EXPECT_TRUE(moved.has_value()) << Describe(moved);
+    if (moved) {
+      EXPECT_EQ(moved->patients_unchanged, 1);  // a new position, the same values
+    }
+  });
+  auto after_move = apply(records, *newest, 1, {row(2, "White", "V-3")});
+  ASSERT_OK(after_move);
+  EXPECT_EQ(early_loads, 3);
+  // The task's totals: Brown (newest:1, by the other store) updated; White (newest:2) older than
+  // newest-again:1, so unchanged, and so is V-3.
+  EXPECT_EQ(after_move->patients_updated, 1);
+  EXPECT_EQ(after_move->patients_unchanged, 1);
+  EXPECT_EQ(after_move->visits_updated, 0);
+  EXPECT_EQ(last_name(), "Brown");
+}
+
+// records_version moves with every statement that writes patients, persons or visits, whoever
+// runs it (statement triggers, migration 004), and with nothing else.
+TEST_F(PgTest, RecordsVersionMovesWithEveryWriteToTheRecordTables) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  auto version = [&] {
+    auto v = Column(*db, "SELECT value FROM counters WHERE name = 'records_version'");
+    return v.size() == 1 ? std::stoll(v[0]) : -1;
+  };
+  auto run = [&](std::string_view sql) {
+    ASSERT_OK(db->Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); }));
+  };
+  const auto v0 = version();
+  ASSERT_GE(v0, 0);
+  run("INSERT INTO patients (mrn) VALUES ('M-9')");
+  EXPECT_EQ(version(), v0 + 1);
+  run("INSERT INTO persons (id, first_name, last_name, birth_date)"
+      " SELECT id, 'A', 'B', '1990-01-01' FROM patients WHERE mrn = 'M-9'");
+  run("INSERT INTO visits (visit_account_number, patient_id, visit_date)"
+      " SELECT 'V-9', id, '2024-01-01' FROM patients WHERE mrn = 'M-9'");
+  EXPECT_EQ(version(), v0 + 3);
+  run("UPDATE persons SET src_row = 5");
+  run("DELETE FROM visits");
+  EXPECT_EQ(version(), v0 + 5);
+  run("UPDATE counters SET value = value WHERE name = 'patients'");
+  run("INSERT INTO patient_search (id, mrn_folded, first_name_folded, last_name_folded)"
+      " VALUES (1, 'm', 'a', 'b')");
+  EXPECT_EQ(version(), v0 + 5);
 }
 
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
