@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -339,6 +340,16 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   };
   int early_loads = 0;
   records.SetAfterEarlyLoad([&] { ++early_loads; });
+  // The other store applies `rows` of `task` between this store's next early load and its lock.
+  auto in_between = [&](const ports::TaskRecord& task, std::vector<domain::RowInput> rows,
+                        std::function<void(const domain::TaskCounters&)> check = {}) {
+    records.SetAfterEarlyLoad([&, task, rows, check] {
+      ++early_loads;
+      auto done = apply(other, task, 0, rows);
+      EXPECT_TRUE(done.has_value()) << Describe(done);
+      if (done && check) check(*done);
+    });
+  };
 
   ASSERT_OK(apply(records, *newer, 0, {row(1, "Smith", "V-1")}));  // created: writes
   // The older task's row is older than Smith's: unchanged, nothing written.
@@ -356,11 +367,7 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   EXPECT_EQ(last_name(), "Smith");
 
   // Now the newest task renames the patient between this batch's early load and its lock.
-  records.SetAfterEarlyLoad([&] {
-    ++early_loads;
-    auto renamed = apply(other, *newest, 0, {row(1, "Brown", "V-3")});
-    EXPECT_TRUE(renamed.has_value()) << Describe(renamed);
-  });
+  in_between(*newest, {row(1, "Brown", "V-3")});
   auto late = apply(records, *newer, 1, {row(2, "Green", "V-2")});
   ASSERT_OK(late);
   EXPECT_EQ(early_loads, 2);
@@ -377,13 +384,8 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   EXPECT_EQ(early_loads, 2);  // the batch before it wrote (V-2)
   auto newest_again = tasks.CreateTask({"t-newest-again", "d.csv", 0, now});
   ASSERT_OK(newest_again);
-  records.SetAfterEarlyLoad([&] {
-    ++early_loads;
-    auto moved = apply(other, *newest_again, 0, {row(1, "Brown", "V-3")});
-    EXPECT_TRUE(moved.has_value()) << Describe(moved);
-    if (moved) {
-      EXPECT_EQ(moved->patients_unchanged, 1);  // a new position, the same values
-    }
+  in_between(*newest_again, {row(1, "Brown", "V-3")}, [](const domain::TaskCounters& moved) {
+    EXPECT_EQ(moved.patients_unchanged, 1);  // a new position, the same values
   });
   auto after_move = apply(records, *newest, 1, {row(2, "White", "V-3")});
   ASSERT_OK(after_move);
