@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <functional>
 #include <future>
 #include <thread>
@@ -426,6 +427,130 @@ TEST_F(PgTest, RecordsVersionMovesWithEveryWriteToTheRecordTables) {
   run("INSERT INTO patient_search (id, mrn_folded, first_name_folded, last_name_folded)"
       " VALUES (1, 'm', 'a', 'b')");
   EXPECT_EQ(version(), v0 + 5);
+}
+
+// Persons and visits name patients (migration 005: statement triggers in place of the per-row
+// foreign keys). Every way of breaking that fails with SQLSTATE 23503 and changes nothing; what
+// keeps the references whole goes through.
+TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  auto run = [&](std::string_view sql, std::string_view begin = "BEGIN") {
+    return db->Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); },
+                           begin);
+  };
+  auto count = [&](std::string_view table) {
+    auto v = Column(*db, "SELECT COUNT(*) FROM " + std::string(table));
+    return v.size() == 1 ? std::stoll(v[0]) : -1;
+  };
+  ASSERT_OK(run("INSERT INTO patients (mrn) VALUES ('M-1'), ('M-2'), ('M-3')"));
+  ASSERT_OK(
+      run("INSERT INTO persons (id, first_name, last_name, birth_date)"
+          " SELECT id, 'A', 'B', '1990-01-01' FROM patients WHERE mrn IN ('M-1', 'M-2')"));
+  ASSERT_OK(
+      run("INSERT INTO visits (visit_account_number, patient_id, visit_date)"
+          " SELECT 'V-' || mrn, id, '2024-01-01' FROM patients WHERE mrn <> 'M-3'"));
+  const std::string unknown = "(SELECT MAX(id) + 100 FROM patients)";
+  const std::string lonely = "(SELECT id FROM patients WHERE mrn = 'M-3')";
+  const std::vector<std::string> broken = {
+      "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-9', " +
+          unknown + ", '2024-01-01')",
+      "INSERT INTO persons (id, first_name, last_name, birth_date) VALUES (" + unknown +
+          ", 'A', 'B', '1990-01-01')",
+      // One good row and one orphan in a statement: the statement fails whole.
+      "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-7', " + lonely +
+          ", '2024-01-01'), ('V-8', " + unknown + ", '2024-01-01')",
+      "UPDATE visits SET patient_id = " + unknown + " WHERE visit_account_number = 'V-M-1'",
+      "UPDATE persons SET id = " + unknown + " WHERE id = (SELECT MIN(id) FROM persons)",
+      "DELETE FROM patients WHERE mrn = 'M-1'",
+      "UPDATE patients SET id = " + unknown + " WHERE mrn = 'M-2'",
+      "TRUNCATE patients",
+  };
+  for (const std::string& sql : broken) {
+    auto r = run(sql);
+    ASSERT_FALSE(r.has_value()) << sql;
+    EXPECT_NE(ErrorFrom(r).message.find("23503"), std::string::npos) << ErrorFrom(r).message;
+  }
+  EXPECT_EQ(count("patients"), 3);
+  EXPECT_EQ(count("persons"), 2);
+  EXPECT_EQ(count("visits"), 2);
+  EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM visits v JOIN patients p ON p.id = v.patient_id"),
+            std::vector<std::string>{"2"});
+
+  // Deleting or renumbering patients under a snapshot older than its statement is refused.
+  auto repeatable =
+      run("DELETE FROM patients WHERE mrn = 'M-3'", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+  ASSERT_FALSE(repeatable.has_value());
+  EXPECT_NE(ErrorFrom(repeatable).message.find("0A000"), std::string::npos)
+      << ErrorFrom(repeatable).message;
+
+  // What keeps every reference whole goes through, in either isolation.
+  EXPECT_OK(run("UPDATE visits SET reason = 'checkup'"));
+  EXPECT_OK(run("UPDATE patients SET mrn_folded = 'm'", "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+  EXPECT_OK(
+      run("INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-6', " +
+              lonely + ", '2024-01-01')",
+          "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+  EXPECT_OK(
+      run("UPDATE visits SET patient_id = " + lonely + " WHERE visit_account_number = 'V-M-1'"));
+  EXPECT_OK(run("INSERT INTO patients (mrn) VALUES ('M-4')"));
+  EXPECT_OK(run("DELETE FROM patients WHERE mrn = 'M-4'"));
+  EXPECT_EQ(count("visits"), 3);
+  EXPECT_OK(run("TRUNCATE patients, persons, visits"));
+  EXPECT_EQ(count("patients"), 0);
+}
+
+// A delete of a patient waits for a transaction that is writing a visit naming it, then sees that
+// visit and fails: the check of migration 005 locks persons and visits before it reads them.
+TEST_F(PgTest, DeletingAPatientWaitsForAVisitBeingWrittenAndThenFails) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  auto observer = Open();
+  ASSERT_NE(observer, nullptr);
+  ASSERT_OK(db->Transaction([&](PgConnection& conn) {
+    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1')", "test write");
+  }));
+  std::promise<void> inserted;
+  std::promise<void> commit;
+  auto writer = std::async(std::launch::async, [&] {
+    return db->Transaction([&](PgConnection& conn) -> Status {
+      auto s = conn.Script(
+          "INSERT INTO visits (visit_account_number, patient_id, visit_date)"
+          " SELECT 'V-1', id, '2024-01-01' FROM patients",
+          "test write");
+      inserted.set_value();
+      commit.get_future().wait();
+      return s;
+    });
+  });
+  inserted.get_future().wait();
+  std::atomic<int> deleter_pid{0};
+  auto deleter = std::async(std::launch::async, [&] {
+    return db->Transaction([&](PgConnection& conn) -> Status {
+      auto pid = conn.ExecOnce(kBackendPid, {}, "test pid");
+      if (!pid) return pid.error();
+      deleter_pid = static_cast<int>(pid->Int(0, 0));
+      return conn.Script("DELETE FROM patients", "test delete");
+    });
+  });
+  // The delete is waiting for a lock (not done, not failed) while the visit is uncommitted.
+  bool waiting = false;
+  for (int i = 0; i < 200 && !waiting; ++i) {
+    std::this_thread::sleep_for(25ms);
+    if (deleter_pid == 0) continue;
+    waiting = Column(*observer, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                     {static_cast<std::int64_t>(deleter_pid)}) == std::vector<std::string>{"Lock"};
+  }
+  EXPECT_TRUE(waiting);
+  commit.set_value();
+  EXPECT_OK(writer.get());
+  auto deleted = deleter.get();
+  ASSERT_FALSE(deleted.has_value());
+  EXPECT_NE(ErrorFrom(deleted).message.find("23503"), std::string::npos)
+      << ErrorFrom(deleted).message;
+  EXPECT_EQ(
+      Column(*observer, "SELECT COUNT(*) FROM visits v JOIN patients p ON p.id = v.patient_id"),
+      std::vector<std::string>{"1"});
 }
 
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
