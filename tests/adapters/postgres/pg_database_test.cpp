@@ -429,9 +429,9 @@ TEST_F(PgTest, RecordsVersionMovesWithEveryWriteToTheRecordTables) {
   EXPECT_EQ(version(), v0 + 5);
 }
 
-// Persons and visits name patients (migration 005: statement triggers in place of the per-row
-// foreign keys). Every way of breaking that fails with SQLSTATE 23503 and changes nothing; what
-// keeps the references whole goes through.
+// Persons and visits name patients (migration 005: triggers in place of the per-row foreign
+// keys). Every way of breaking that fails with SQLSTATE 23503 and changes nothing; what keeps the
+// references whole goes through, in either isolation level.
 TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
@@ -452,6 +452,14 @@ TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
           " SELECT 'V-' || mrn, id, '2024-01-01' FROM patients WHERE mrn <> 'M-3'"));
   const std::string unknown = "(SELECT MAX(id) + 100 FROM patients)";
   const std::string lonely = "(SELECT id FROM patients WHERE mrn = 'M-3')";
+  const std::string first = "(SELECT MIN(id) FROM persons)";
+  // An `=` of the writer's search_path that says yes to everything takes no part in the checks.
+  const std::string shadowed =
+      "SET LOCAL search_path = " + options_.schema + ", pg_catalog, public;";
+  ASSERT_OK(
+      run("CREATE FUNCTION always(bigint, bigint) RETURNS boolean LANGUAGE sql"
+          " AS 'SELECT true';"
+          "CREATE OPERATOR = (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = always)"));
   const std::vector<std::string> broken = {
       "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-9', " +
           unknown + ", '2024-01-01')",
@@ -461,10 +469,26 @@ TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
       "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-7', " + lonely +
           ", '2024-01-01'), ('V-8', " + unknown + ", '2024-01-01')",
       "UPDATE visits SET patient_id = " + unknown + " WHERE visit_account_number = 'V-M-1'",
-      "UPDATE persons SET id = " + unknown + " WHERE id = (SELECT MIN(id) FROM persons)",
+      "UPDATE persons SET id = " + unknown + " WHERE id = " + first,
+      "INSERT INTO persons (id, first_name, last_name, birth_date) VALUES (" + first +
+          ", 'A', 'B', '1990-01-01') ON CONFLICT (id) DO UPDATE SET id = " + unknown,
+      "MERGE INTO visits v USING (SELECT 'V-M-1' AS van) s ON v.visit_account_number = s.van"
+      " WHEN MATCHED THEN UPDATE SET patient_id = " +
+          unknown,
+      "MERGE INTO visits v USING (SELECT 'V-5' AS van) s ON v.visit_account_number = s.van"
+      " WHEN NOT MATCHED THEN INSERT (visit_account_number, patient_id, visit_date)"
+      " VALUES (s.van, " +
+          unknown + ", '2024-01-01')",
       "DELETE FROM patients WHERE mrn = 'M-1'",
+      "WITH gone AS (DELETE FROM patients WHERE mrn = 'M-2' RETURNING id) SELECT COUNT(*) FROM "
+      "gone",
       "UPDATE patients SET id = " + unknown + " WHERE mrn = 'M-2'",
       "TRUNCATE patients",
+      "TRUNCATE patients CASCADE",
+      shadowed +
+          "INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-4', " +
+          unknown + ", '2024-01-01')",
+      shadowed + "DELETE FROM patients WHERE mrn = 'M-1'",
   };
   for (const std::string& sql : broken) {
     auto r = run(sql);
@@ -477,80 +501,140 @@ TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
   EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM visits v JOIN patients p ON p.id = v.patient_id"),
             std::vector<std::string>{"2"});
 
-  // Deleting or renumbering patients under a snapshot older than its statement is refused.
-  auto repeatable =
-      run("DELETE FROM patients WHERE mrn = 'M-3'", "BEGIN ISOLATION LEVEL REPEATABLE READ");
-  ASSERT_FALSE(repeatable.has_value());
-  EXPECT_NE(ErrorFrom(repeatable).message.find("0A000"), std::string::npos)
-      << ErrorFrom(repeatable).message;
-
   // What keeps every reference whole goes through, in either isolation.
+  const std::string_view repeatable = "BEGIN ISOLATION LEVEL REPEATABLE READ";
   EXPECT_OK(run("UPDATE visits SET reason = 'checkup'"));
-  EXPECT_OK(run("UPDATE patients SET mrn_folded = 'm'", "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+  EXPECT_OK(run("UPDATE patients SET mrn_folded = 'm'", repeatable));
   EXPECT_OK(
       run("INSERT INTO visits (visit_account_number, patient_id, visit_date) VALUES ('V-6', " +
               lonely + ", '2024-01-01')",
-          "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+          repeatable));
   EXPECT_OK(
       run("UPDATE visits SET patient_id = " + lonely + " WHERE visit_account_number = 'V-M-1'"));
-  EXPECT_OK(run("INSERT INTO patients (mrn) VALUES ('M-4')"));
+  EXPECT_OK(run("INSERT INTO patients (mrn) VALUES ('M-4'), ('M-5'), ('M-6')"));
   EXPECT_OK(run("DELETE FROM patients WHERE mrn = 'M-4'"));
+  EXPECT_OK(run("DELETE FROM patients WHERE mrn = 'M-5'", repeatable));
+  EXPECT_OK(run("UPDATE patients SET id = id + 1000 WHERE mrn = 'M-6'"));  // named by no one
   EXPECT_EQ(count("visits"), 3);
+  EXPECT_EQ(count("patients"), 4);
   EXPECT_OK(run("TRUNCATE patients, persons, visits"));
   EXPECT_EQ(count("patients"), 0);
 }
 
-// A delete of a patient waits for a transaction that is writing a visit naming it, then sees that
-// visit and fails: the check of migration 005 locks persons and visits before it reads them.
-TEST_F(PgTest, DeletingAPatientWaitsForAVisitBeingWrittenAndThenFails) {
+// Two transactions, one of which waits for the other. `first` runs its statement and holds its
+// transaction open until `second` (started after `first`'s statement) is seen waiting for a lock
+// (`waits_for_lock(backend pid)`); then `first` commits. Returns both outcomes.
+std::pair<Status, Status> Race(PgDatabase& db,
+                               const std::function<bool(std::int64_t)>& waits_for_lock,
+                               const std::string& first, const std::string& second) {
+  std::promise<void> ran;
+  std::promise<void> commit;
+  auto a = std::async(std::launch::async, [&] {
+    return db.Transaction([&](PgConnection& conn) -> Status {
+      auto s = conn.Script(first, "test first");
+      ran.set_value();
+      commit.get_future().wait();
+      return s;
+    });
+  });
+  ran.get_future().wait();
+  std::atomic<std::int64_t> pid{0};
+  auto b = std::async(std::launch::async, [&] {
+    return db.Transaction([&](PgConnection& conn) -> Status {
+      auto p = conn.ExecOnce(kBackendPid, {}, "test pid");
+      if (!p) return p.error();
+      pid = p->Int(0, 0);
+      return conn.Script(second, "test second");
+    });
+  });
+  bool waiting = false;
+  for (int i = 0; i < 200 && !waiting; ++i) {
+    std::this_thread::sleep_for(25ms);
+    if (pid != 0) waiting = waits_for_lock(pid);
+  }
+  EXPECT_TRUE(waiting) << second << " did not wait for " << first;
+  commit.set_value();
+  Status sa = a.get();
+  return {sa, b.get()};
+}
+
+// Migration 005's checks run after every writer's update of counters.records_version (migration
+// 004), so writers of the three tables take turns and each check sees what the one before it
+// committed: a delete waits for a visit being written, then sees it and fails; a visit written
+// while its patient is being deleted waits, then sees the patient gone and fails.
+TEST_F(PgTest, AReferenceCheckSeesTheWriterItWaitedFor) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
   auto observer = Open();
   ASSERT_NE(observer, nullptr);
   ASSERT_OK(db->Transaction([&](PgConnection& conn) {
-    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1')", "test write");
+    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1'), ('M-2')", "test write");
   }));
-  std::promise<void> inserted;
-  std::promise<void> commit;
-  auto writer = std::async(std::launch::async, [&] {
-    return db->Transaction([&](PgConnection& conn) -> Status {
-      auto s = conn.Script(
-          "INSERT INTO visits (visit_account_number, patient_id, visit_date)"
-          " SELECT 'V-1', id, '2024-01-01' FROM patients",
-          "test write");
-      inserted.set_value();
-      commit.get_future().wait();
-      return s;
-    });
-  });
-  inserted.get_future().wait();
-  std::atomic<int> deleter_pid{0};
-  auto deleter = std::async(std::launch::async, [&] {
-    return db->Transaction([&](PgConnection& conn) -> Status {
-      auto pid = conn.ExecOnce(kBackendPid, {}, "test pid");
-      if (!pid) return pid.error();
-      deleter_pid = static_cast<int>(pid->Int(0, 0));
-      return conn.Script("DELETE FROM patients", "test delete");
-    });
-  });
-  // The delete is waiting for a lock (not done, not failed) while the visit is uncommitted.
-  bool waiting = false;
-  for (int i = 0; i < 200 && !waiting; ++i) {
-    std::this_thread::sleep_for(25ms);
-    if (deleter_pid == 0) continue;
-    waiting = Column(*observer, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
-                     {static_cast<std::int64_t>(deleter_pid)}) == std::vector<std::string>{"Lock"};
-  }
-  EXPECT_TRUE(waiting);
-  commit.set_value();
-  EXPECT_OK(writer.get());
-  auto deleted = deleter.get();
+  auto waits = [&](std::int64_t pid) {
+    return Column(*observer, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                  {pid}) == std::vector<std::string>{"Lock"};
+  };
+  auto visit = [](std::string_view van, std::string_view mrn) {
+    return "INSERT INTO visits (visit_account_number, patient_id, visit_date) SELECT '" +
+           std::string(van) + "', id, '2024-01-01' FROM patients WHERE mrn = '" + std::string(mrn) +
+           "'";
+  };
+  auto [written, deleted] =
+      Race(*db, waits, visit("V-1", "M-1"), "DELETE FROM patients WHERE mrn = 'M-1'");
+  EXPECT_OK(written);
   ASSERT_FALSE(deleted.has_value());
   EXPECT_NE(ErrorFrom(deleted).message.find("23503"), std::string::npos)
       << ErrorFrom(deleted).message;
+
+  auto [removed, orphan] =
+      Race(*db, waits, "DELETE FROM patients WHERE mrn = 'M-2'", visit("V-2", "M-2"));
+  EXPECT_OK(removed);
+  ASSERT_FALSE(orphan.has_value());
+  EXPECT_NE(ErrorFrom(orphan).message.find("23503"), std::string::npos)
+      << ErrorFrom(orphan).message;
   EXPECT_EQ(
       Column(*observer, "SELECT COUNT(*) FROM visits v JOIN patients p ON p.id = v.patient_id"),
       std::vector<std::string>{"1"});
+  EXPECT_EQ(Column(*observer, "SELECT COUNT(*) FROM visits"), std::vector<std::string>{"1"});
+}
+
+// Under REPEATABLE READ a writer's snapshot can predate the delete of the patient it names: it
+// fails with a serialization failure (40001) at the records_version update, before its check
+// could read patients in that old snapshot, and leaves nothing behind.
+TEST_F(PgTest, ARepeatableReadWriterBehindADeleteFailsToSerialize) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(db->Transaction([&](PgConnection& conn) {
+    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1')", "test write");
+  }));
+  std::promise<void> snapshot_taken;
+  std::promise<void> deleted;
+  auto writer = std::async(std::launch::async, [&] {
+    return db->Transaction(
+        [&](PgConnection& conn) -> Status {
+          if (auto s = conn.Script("SELECT COUNT(*) FROM patients", "test snapshot"); !s) {
+            snapshot_taken.set_value();
+            return s;
+          }
+          snapshot_taken.set_value();
+          deleted.get_future().wait();
+          return conn.Script(
+              "INSERT INTO visits (visit_account_number, patient_id, visit_date)"
+              " SELECT 'V-1', id, '2024-01-01' FROM patients WHERE mrn = 'M-1'",
+              "test write");
+        },
+        "BEGIN ISOLATION LEVEL REPEATABLE READ");
+  });
+  snapshot_taken.get_future().wait();
+  EXPECT_OK(db->Transaction([&](PgConnection& conn) {
+    return conn.Script("DELETE FROM patients WHERE mrn = 'M-1'", "test delete");
+  }));
+  deleted.set_value();
+  auto written = writer.get();
+  ASSERT_FALSE(written.has_value());
+  EXPECT_NE(ErrorFrom(written).message.find("40001"), std::string::npos)
+      << ErrorFrom(written).message;
+  EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM visits"), std::vector<std::string>{"0"});
 }
 
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
