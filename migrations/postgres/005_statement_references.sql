@@ -21,16 +21,39 @@
 -- that lock: every other writer of the three tables has committed or waits for this one. Under
 -- READ COMMITTED each query of a check takes a new snapshot, so it sees what those writers
 -- committed; under REPEATABLE READ or SERIALIZABLE a writer whose snapshot predates another
--- writer's commit fails at the counters update (SQLSTATE 40001) before its check runs.
+-- writer's commit fails at the counters update (SQLSTATE 40001) before its check runs. The bump
+-- (replaced below) fails (SQLSTATE 55000) when that counters row is missing, rather than going on
+-- unserialized.
 --
 -- Every table is named in the schema of the table written (TG_TABLE_SCHEMA), and the functions
 -- run with search_path = pg_catalog, pg_temp, so no operator or function of the writer's
 -- search_path takes part. What a constraint would stop and these triggers do not: DDL by the
 -- tables' owner (disabling user triggers, rewriting a column with USING) and a restore, which
--- creates the triggers after the rows and checks none of them.
+-- creates the triggers after the rows and checks none of them. The checks run with the writer's
+-- rights (a constraint used the owner's): a writer needs SELECT on the three tables and UPDATE on
+-- patients (the FOR KEY SHARE of a reference update), as well as UPDATE on counters (004).
 ALTER TABLE persons DROP CONSTRAINT persons_id_fkey;
 ALTER TABLE visits DROP CONSTRAINT visits_patient_id_fkey;
-ALTER FUNCTION intake_bump_records_version() SET search_path = pg_catalog, pg_temp;
+
+-- Migration 004's bump, now also refusing to go on when the counters row is missing (renamed,
+-- deleted, or deleted and inserted anew while this writer waited for it): then the UPDATE would
+-- take no lock and the checks below would not be serialized.
+CREATE OR REPLACE FUNCTION intake_bump_records_version() RETURNS trigger LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  bumped BIGINT;
+BEGIN
+  EXECUTE format('UPDATE %I.counters SET value = value + 1 WHERE name = %L', TG_TABLE_SCHEMA,
+                 'records_version');
+  GET DIAGNOSTICS bumped = ROW_COUNT;
+  IF bumped <> 1 THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+      MESSAGE = format('counters row "records_version" of schema "%s" is missing: writes to'
+                       ' patients, persons and visits need it', TG_TABLE_SCHEMA);
+  END IF;
+  RETURN NULL;
+END
+$$;
 
 -- After INSERT on persons (TG_ARGV[0] = 'id') or visits ('patient_id'). The probe is a scalar
 -- subquery per row, never a join the planner could turn into a scan of all of patients.
@@ -84,12 +107,11 @@ CREATE TRIGGER visits_reference_update AFTER UPDATE OF patient_id ON visits
   EXECUTE FUNCTION intake_check_updated_reference('patient_id');
 
 -- After DELETE, UPDATE or TRUNCATE of patients: no person or visit may name a patient id that is
--- gone (an old row's id that is not in patients now; an UPDATE first drops the ids still among its
--- new rows, so one that keeps every id probes nothing).
+-- gone: an old row's id that is not in patients now (one primary-key probe per old row, then, for
+-- the ids gone, one probe each of persons and visits; the app never updates or deletes patients).
 CREATE FUNCTION intake_check_patients_named() RETURNS trigger LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  gone TEXT := 'SELECT o.id FROM intake_old o WHERE TRUE';
   orphan BOOLEAN;
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
@@ -97,14 +119,11 @@ BEGIN
                    ' OR EXISTS (SELECT 1 FROM %1$I.visits)', TG_TABLE_SCHEMA)
       INTO orphan;
   ELSE
-    IF TG_OP = 'UPDATE' THEN
-      gone := gone || ' AND NOT EXISTS (SELECT 1 FROM intake_new n WHERE n.id = o.id)';
-    END IF;
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM (%2$s) g'
-                   ' WHERE (SELECT p.id FROM %1$I.patients p WHERE p.id = g.id) IS NULL'
-                   ' AND ((SELECT pe.id FROM %1$I.persons pe WHERE pe.id = g.id) IS NOT NULL'
-                   ' OR EXISTS (SELECT 1 FROM %1$I.visits v WHERE v.patient_id = g.id)))',
-                   TG_TABLE_SCHEMA, gone)
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM intake_old o'
+                   ' WHERE (SELECT p.id FROM %1$I.patients p WHERE p.id = o.id) IS NULL'
+                   ' AND ((SELECT pe.id FROM %1$I.persons pe WHERE pe.id = o.id) IS NOT NULL'
+                   ' OR (SELECT v.patient_id FROM %1$I.visits v WHERE v.patient_id = o.id'
+                   ' LIMIT 1) IS NOT NULL))', TG_TABLE_SCHEMA)
       INTO orphan;
   END IF;
   IF orphan THEN
@@ -120,7 +139,7 @@ CREATE TRIGGER patients_reference_delete AFTER DELETE ON patients
   REFERENCING OLD TABLE AS intake_old
   FOR EACH STATEMENT EXECUTE FUNCTION intake_check_patients_named();
 CREATE TRIGGER patients_reference_update AFTER UPDATE ON patients
-  REFERENCING OLD TABLE AS intake_old NEW TABLE AS intake_new
+  REFERENCING OLD TABLE AS intake_old
   FOR EACH STATEMENT EXECUTE FUNCTION intake_check_patients_named();
 CREATE TRIGGER patients_reference_truncate AFTER TRUNCATE ON patients
   FOR EACH STATEMENT EXECUTE FUNCTION intake_check_patients_named();

@@ -637,6 +637,25 @@ TEST_F(PgTest, ARepeatableReadWriterBehindADeleteFailsToSerialize) {
   EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM visits"), std::vector<std::string>{"0"});
 }
 
+// The reference checks are serialized by the records_version counter row (migration 004); a write
+// to the record tables without that row fails (SQLSTATE 55000) and writes nothing, rather than
+// going on unserialized.
+TEST_F(PgTest, WritesToTheRecordTablesNeedTheRecordsVersionRow) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  auto run = [&](std::string_view sql) {
+    return db->Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); });
+  };
+  ASSERT_OK(run("UPDATE counters SET name = 'renamed' WHERE name = 'records_version'"));
+  auto written = run("INSERT INTO patients (mrn) VALUES ('M-1')");
+  ASSERT_FALSE(written.has_value());
+  EXPECT_NE(ErrorFrom(written).message.find("55000"), std::string::npos)
+      << ErrorFrom(written).message;
+  EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM patients"), std::vector<std::string>{"0"});
+  ASSERT_OK(run("UPDATE counters SET name = 'records_version' WHERE name = 'renamed'"));
+  EXPECT_OK(run("INSERT INTO patients (mrn) VALUES ('M-1')"));
+}
+
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
