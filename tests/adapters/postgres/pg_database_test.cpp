@@ -77,6 +77,18 @@ class PgTest : public ::testing::Test {
     EXPECT_TRUE(run.has_value()) << Describe(run);
     return out;
   }
+  // `sql` (one or more statements) in a transaction of its own, begun by `begin`.
+  static Status Write(PgDatabase& db, std::string_view sql, std::string_view begin = "BEGIN") {
+    return db.Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); },
+                          begin);
+  }
+  // `s` failed with SQLSTATE `state` (the messages carry it).
+  static void ExpectSqlState(const Status& s, std::string_view state) {
+    EXPECT_FALSE(s.has_value()) << "expected SQLSTATE " << state;
+    if (!s) {
+      EXPECT_NE(ErrorFrom(s).message.find(state), std::string::npos) << ErrorFrom(s).message;
+    }
+  }
 
   PgOptions options_;
 };
@@ -436,8 +448,7 @@ TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
   auto run = [&](std::string_view sql, std::string_view begin = "BEGIN") {
-    return db->Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); },
-                           begin);
+    return Write(*db, sql, begin);
   };
   auto count = [&](std::string_view table) {
     auto v = Column(*db, "SELECT COUNT(*) FROM " + std::string(table));
@@ -491,9 +502,8 @@ TEST_F(PgTest, PersonsAndVisitsMustNameAPatient) {
       shadowed + "DELETE FROM patients WHERE mrn = 'M-1'",
   };
   for (const std::string& sql : broken) {
-    auto r = run(sql);
-    ASSERT_FALSE(r.has_value()) << sql;
-    EXPECT_NE(ErrorFrom(r).message.find("23503"), std::string::npos) << ErrorFrom(r).message;
+    SCOPED_TRACE(sql);
+    ExpectSqlState(run(sql), "23503");
   }
   EXPECT_EQ(count("patients"), 3);
   EXPECT_EQ(count("persons"), 2);
@@ -567,9 +577,7 @@ TEST_F(PgTest, AReferenceCheckSeesTheWriterItWaitedFor) {
   ASSERT_NE(db, nullptr);
   auto observer = Open();
   ASSERT_NE(observer, nullptr);
-  ASSERT_OK(db->Transaction([&](PgConnection& conn) {
-    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1'), ('M-2')", "test write");
-  }));
+  ASSERT_OK(Write(*db, "INSERT INTO patients (mrn) VALUES ('M-1'), ('M-2')"));
   auto waits = [&](std::int64_t pid) {
     return Column(*observer, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
                   {pid}) == std::vector<std::string>{"Lock"};
@@ -582,16 +590,12 @@ TEST_F(PgTest, AReferenceCheckSeesTheWriterItWaitedFor) {
   auto [written, deleted] =
       Race(*db, waits, visit("V-1", "M-1"), "DELETE FROM patients WHERE mrn = 'M-1'");
   EXPECT_OK(written);
-  ASSERT_FALSE(deleted.has_value());
-  EXPECT_NE(ErrorFrom(deleted).message.find("23503"), std::string::npos)
-      << ErrorFrom(deleted).message;
+  ExpectSqlState(deleted, "23503");
 
   auto [removed, orphan] =
       Race(*db, waits, "DELETE FROM patients WHERE mrn = 'M-2'", visit("V-2", "M-2"));
   EXPECT_OK(removed);
-  ASSERT_FALSE(orphan.has_value());
-  EXPECT_NE(ErrorFrom(orphan).message.find("23503"), std::string::npos)
-      << ErrorFrom(orphan).message;
+  ExpectSqlState(orphan, "23503");
   EXPECT_EQ(
       Column(*observer, "SELECT COUNT(*) FROM visits v JOIN patients p ON p.id = v.patient_id"),
       std::vector<std::string>{"1"});
@@ -604,9 +608,7 @@ TEST_F(PgTest, AReferenceCheckSeesTheWriterItWaitedFor) {
 TEST_F(PgTest, ARepeatableReadWriterBehindADeleteFailsToSerialize) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
-  ASSERT_OK(db->Transaction([&](PgConnection& conn) {
-    return conn.Script("INSERT INTO patients (mrn) VALUES ('M-1')", "test write");
-  }));
+  ASSERT_OK(Write(*db, "INSERT INTO patients (mrn) VALUES ('M-1')"));
   std::promise<void> snapshot_taken;
   std::promise<void> deleted;
   auto writer = std::async(std::launch::async, [&] {
@@ -626,14 +628,9 @@ TEST_F(PgTest, ARepeatableReadWriterBehindADeleteFailsToSerialize) {
         "BEGIN ISOLATION LEVEL REPEATABLE READ");
   });
   snapshot_taken.get_future().wait();
-  EXPECT_OK(db->Transaction([&](PgConnection& conn) {
-    return conn.Script("DELETE FROM patients WHERE mrn = 'M-1'", "test delete");
-  }));
+  EXPECT_OK(Write(*db, "DELETE FROM patients WHERE mrn = 'M-1'"));
   deleted.set_value();
-  auto written = writer.get();
-  ASSERT_FALSE(written.has_value());
-  EXPECT_NE(ErrorFrom(written).message.find("40001"), std::string::npos)
-      << ErrorFrom(written).message;
+  ExpectSqlState(writer.get(), "40001");
   EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM visits"), std::vector<std::string>{"0"});
 }
 
@@ -643,17 +640,11 @@ TEST_F(PgTest, ARepeatableReadWriterBehindADeleteFailsToSerialize) {
 TEST_F(PgTest, WritesToTheRecordTablesNeedTheRecordsVersionRow) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
-  auto run = [&](std::string_view sql) {
-    return db->Transaction([&](PgConnection& conn) { return conn.Script(sql, "test write"); });
-  };
-  ASSERT_OK(run("UPDATE counters SET name = 'renamed' WHERE name = 'records_version'"));
-  auto written = run("INSERT INTO patients (mrn) VALUES ('M-1')");
-  ASSERT_FALSE(written.has_value());
-  EXPECT_NE(ErrorFrom(written).message.find("55000"), std::string::npos)
-      << ErrorFrom(written).message;
+  ASSERT_OK(Write(*db, "UPDATE counters SET name = 'renamed' WHERE name = 'records_version'"));
+  ExpectSqlState(Write(*db, "INSERT INTO patients (mrn) VALUES ('M-1')"), "55000");
   EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM patients"), std::vector<std::string>{"0"});
-  ASSERT_OK(run("UPDATE counters SET name = 'records_version' WHERE name = 'renamed'"));
-  EXPECT_OK(run("INSERT INTO patients (mrn) VALUES ('M-1')"));
+  ASSERT_OK(Write(*db, "UPDATE counters SET name = 'records_version' WHERE name = 'renamed'"));
+  EXPECT_OK(Write(*db, "INSERT INTO patients (mrn) VALUES ('M-1')"));
 }
 
 TEST_F(PgTest, UniqueViolationMessageHoldsNoValue) {
