@@ -34,9 +34,12 @@ void LogStartup(const Config& c, std::string_view role) {
 }
 
 int RunService(const FlagOverrides& flags, ServiceRoles roles, std::string_view role) {
+  // First, before any thread starts (they inherit the mask): from here on a SIGTERM, even one
+  // sent during start-up, waits for WaitForShutdownSignal and ends in a drain and exit 0. The
+  // start-up line below is logged after this, so whoever sees it may signal safely.
+  BlockShutdownSignals();
   const Config config = LoadOrThrow(flags);
   SetUpLogging(config.log_level, config.log_format);
-  BlockShutdownSignals();  // before any thread starts: they inherit the mask
   LogStartup(config, role);
   auto service = Service::Build(config, roles);
   if (!service) throw StartupError(service.error().message);

@@ -278,6 +278,29 @@ class IntakeProcess:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def wait_log(self, pattern, timeout=20.0):
+        """Waits until this start's log matches the regex; fails if the process exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(self.log_path, "rb") as f:
+                    text = f.read().decode("utf-8", errors="replace")
+            except OSError:
+                text = ""
+            if re.search(pattern, text):
+                return
+            if self.proc.poll() is not None:
+                self.fail("intake %s exited with %s before logging %r"
+                          % (" ".join(self.args), self.proc.returncode, pattern))
+            time.sleep(0.05)
+        self.fail("intake %s did not log %r within %.0fs" % (" ".join(self.args), pattern, timeout))
+
+    def wait_started(self, timeout=20.0):
+        """For processes without HTTP (worker): waits for the start-up line, which is logged
+        after SIGTERM/SIGINT are blocked, so a stop() from then on drains and exits 0.
+        Needs LOG_LEVEL info or lower."""
+        self.wait_log(r"Intake \S+ %s \(pid \d+\)" % re.escape(" ".join(self.args)), timeout)
+
     def wait_exit(self, timeout):
         try:
             return self.proc.wait(timeout=timeout)

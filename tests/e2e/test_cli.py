@@ -376,9 +376,13 @@ class SeparateWorkerTest(TempDirTestCase):
         workers = []
         for _ in range(2):
             w = self.proc(args=("worker",), data_dir=api.data_dir,
-                          env={"WORKER_CONCURRENCY": "1"})
+                          env={"WORKER_CONCURRENCY": "1", "LOG_LEVEL": "info"})
             w.start(wait=False)
             workers.append(w)
+        # The other worker may find no task left; it must still be up before the stop below
+        # (a SIGTERM before start-up ends the process by the default action: status -15).
+        for w in workers:
+            w.wait_started()
         for tid, batch in zip(ids, recs):
             t = api.wait_task(tid, timeout=60)
             self.assertEqual(t["status"], "SUCCESS")
