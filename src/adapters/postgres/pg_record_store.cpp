@@ -1,12 +1,15 @@
 // ApplyBatch and Check; the read queries live in pg_patient_queries.cpp.
 #include "adapters/postgres/pg_record_store.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <iterator>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "adapters/postgres/pg_array.hpp"
+#include "adapters/postgres/pg_write_log.hpp"
 #include "domain/case_fold.hpp"
 
 namespace intake::adapters::postgres {
@@ -88,6 +91,10 @@ constexpr std::string_view kBumpCounters =
     " WHERE name IN ('patients', 'data_version') RETURNING name, value";
 constexpr std::string_view kSelectRecordsVersion =
     "SELECT value FROM counters WHERE name = 'records_version'";
+// Under the apply lock: no other writer's bump can come between this read and the commit, so the
+// batch's own writes are all that move the version in that time (pg_write_log.hpp).
+constexpr std::string_view kLockRecordsVersion =
+    "SELECT value FROM counters WHERE name = 'records_version' FOR UPDATE";
 
 // The batch's data version (0 when it changes no patient and bumps nothing).
 Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
@@ -100,13 +107,25 @@ Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& p
   return Internal("postgres: the data_version counter is missing");
 }
 
-// counters.records_version in a new snapshot; -1 when the row is missing (no early load is then
-// ever trusted).
-Result<std::int64_t> RecordsVersion(PgConnection& conn) {
-  auto r = conn.Exec(kSelectRecordsVersion, {}, "read records version");
+// counters.records_version in a new snapshot (`sql`: kSelectRecordsVersion or
+// kLockRecordsVersion); -1 when the row is missing (no early load is then ever trusted).
+Result<std::int64_t> RecordsVersion(PgConnection& conn,
+                                    std::string_view sql = kSelectRecordsVersion) {
+  auto r = conn.Exec(sql, {}, "read records version");
   if (!r) return r.error();
   if (r->rows() == 0) return std::int64_t{-1};
   return r->Int(0, 0);
+}
+
+WrittenKeys KeysOf(const std::vector<domain::RowInput>& rows) {
+  WrittenKeys keys;
+  keys.mrns.reserve(rows.size());
+  keys.visit_numbers.reserve(rows.size());
+  for (const auto& input : rows) {
+    keys.mrns.insert(KeyHash(input.record.mrn));
+    keys.visit_numbers.insert(KeyHash(input.record.visit_account_number));
+  }
+  return keys;
 }
 
 Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
@@ -155,6 +174,30 @@ Result<domain::ExistingState> LoadExisting(PgConnection& conn,
             r.Int(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), {r.Int(i, 5), r.Int(i, 6)}});
   }
   return state;
+}
+
+// Brings an early load up to date after this store's own batches `written` committed: loads again
+// the rows naming one of their keys, and takes what it finds for those keys.
+// Returns how many rows it loaded again.
+Result<std::size_t> Refresh(PgConnection& conn, const std::vector<domain::RowInput>& rows,
+                            const WrittenKeys& written, domain::ExistingState& state) {
+  std::vector<domain::RowInput> named;
+  for (const auto& input : rows) {
+    if (written.mrns.contains(KeyHash(input.record.mrn)) ||
+        written.visit_numbers.contains(KeyHash(input.record.visit_account_number))) {
+      named.push_back(input);
+    }
+  }
+  if (named.empty()) return std::size_t{0};
+  auto fresh = LoadExisting(conn, named);
+  if (!fresh) return fresh.error();
+  for (const auto& input : named) {
+    state.patients_by_mrn.erase(input.record.mrn);
+    state.visits_by_number.erase(input.record.visit_account_number);
+  }
+  state.patients_by_mrn.merge(fresh->patients_by_mrn);
+  state.visits_by_number.merge(fresh->visits_by_number);
+  return named.size();
 }
 
 // Inserts the plan's new patients; their ids in plan order.
@@ -325,13 +368,18 @@ Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchI
 
 Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& batch) {
   bool persons_written = false;
-  bool wrote = true;
-  // After a batch that wrote nothing (a replay, mostly) the next one loads the rows it names
-  // before the apply lock, so that two appliers load side by side, and keeps what it loaded when
-  // records_version has not moved in between (read before the load, and again under the lock in
-  // a new snapshot, which READ COMMITTED gives each statement: any statement that wrote
-  // patients, persons or visits in between bumped it, by trigger).
+  // The batch loads the rows it names before the apply lock, so that it loads while another batch
+  // applies, and keeps what it loaded when records_version has not moved by the time it holds the
+  // lock (read before the load, and again under the lock in a new snapshot, which READ COMMITTED
+  // gives each statement: any statement that wrote patients, persons or visits in between bumped
+  // it, by trigger), or moved only by this store's own batches: then it loads again just the rows
+  // naming their keys (write_log_). Otherwise it loads everything again under the lock; and the
+  // next batch, after such a wasted early load, loads under the lock only.
   const bool load_early = load_early_.load(std::memory_order_relaxed);
+  bool early_wasted = false;
+  std::int64_t version_before = -1;
+  std::uint64_t ticket = 0;
+  WrittenKeys keys = KeysOf(batch.rows);  // hashed before the lock
   auto apply = [&](PgConnection& conn) -> Result<domain::TaskCounters> {
     std::int64_t early_version = -1;
     domain::ExistingState early;
@@ -345,16 +393,28 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
       if (after_early_load_) after_early_load_();
     }
     if (auto task = CheckTask(conn, batch); !task) return task.error();
-    bool early_holds = false;
-    if (early_version >= 0) {
-      auto version = RecordsVersion(conn);
-      if (!version) return version.error();
-      early_holds = *version == early_version;
+    auto locked_version = RecordsVersion(conn, kLockRecordsVersion);
+    if (!locked_version) return locked_version.error();
+    version_before = *locked_version;
+    std::optional<WrittenKeys> since;
+    if (early_version >= 0 && version_before >= 0) {
+      since = write_log_.Between(early_version, version_before);
     }
-    Result<domain::ExistingState> existing = early_holds
-                                                 ? Result<domain::ExistingState>(std::move(early))
-                                                 : LoadExisting(conn, batch.rows);
+    early_wasted = load_early && !since;
+    Result<domain::ExistingState> existing =
+        since ? Result<domain::ExistingState>(std::move(early)) : LoadExisting(conn, batch.rows);
     if (!existing) return existing.error();
+    if (since) {
+      auto refreshed = Refresh(conn, batch.rows, *since, *existing);
+      if (!refreshed) return refreshed.error();
+      spdlog::debug("postgres: task {} batch loaded before the apply lock, {} of {} rows again",
+                    batch.task_id, *refreshed, batch.rows.size());
+    } else if (load_early) {
+      spdlog::debug(
+          "postgres: task {} batch loaded again under the apply lock (records written by"
+          " a writer other than this store)",
+          batch.task_id);
+    }
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
     auto version = BumpCounters(conn, plan);
     if (!version) return version.error();
@@ -364,12 +424,20 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     if (auto visits = WriteVisits(conn, plan, *ids); !visits) return visits.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     persons_written = plan.ChangesPatients();
-    wrote = plan.WritesRecords();
-    return AddProgress(conn, batch, plan);
+    auto progress = AddProgress(conn, batch, plan);
+    if (progress && version_before >= 0) {
+      auto after = RecordsVersion(conn);
+      if (!after) return after.error();
+      ticket = write_log_.Add(version_before, *after, std::move(keys));
+    }
+    return progress;
   };
   auto applied = db_->Transaction(apply, kBeginReadCommitted);
-  if (applied) load_early_.store(!wrote, std::memory_order_relaxed);
-  if (applied && persons_written) search_.Nudge();
+  write_log_.Settle(ticket, applied.has_value());
+  if (applied) {
+    load_early_.store(!early_wasted, std::memory_order_relaxed);
+    if (persons_written) search_.Nudge();
+  }
   return applied;
 }
 

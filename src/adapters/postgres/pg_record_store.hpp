@@ -9,11 +9,13 @@
 // errors (capped at domain::kMaxStoredRowErrors per task), adds the counters and moves rows_done.
 // kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
 //
-// After a batch that wrote no row, the next one loads the stored rows before taking the apply
-// lock (so the loads of a replay's appliers run side by side) and keeps them only when
-// counters.records_version, which statement triggers bump on every write to patients, persons or
-// visits (migration 004), has not moved by the time it holds the lock; otherwise it loads them
-// again under the lock.
+// A batch loads the stored rows it names before taking the apply lock (so that it loads while
+// another batch applies) and keeps them when counters.records_version, which statement triggers
+// bump on every write to patients, persons or visits (migration 004), has not moved by the time
+// it holds the lock, or has moved only by batches this store committed (pg_write_log.hpp): then
+// it loads again only the rows naming one of their MRNs or visit numbers. Otherwise (another
+// process or other SQL wrote) it loads everything again under the lock, and the next batch loads
+// under the lock only.
 //
 // Every person written carries the batch's data_version (persons.version), and a committed batch
 // that wrote persons nudges the search syncer (pg_search_sync.hpp), which copies them into
@@ -35,6 +37,7 @@
 #include "adapters/count_cache.hpp"
 #include "adapters/postgres/pg_database.hpp"
 #include "adapters/postgres/pg_search_sync.hpp"
+#include "adapters/postgres/pg_write_log.hpp"
 #include "ports/record_store.hpp"
 
 namespace intake::adapters::postgres {
@@ -58,7 +61,8 @@ class PgRecordStore : public ports::RecordStore {
   std::shared_ptr<PgDatabase> db_;
   CountCache counts_;
   PgSearchSync search_;
-  std::atomic<bool> load_early_{false};  // the last batch applied here wrote no row
+  std::atomic<bool> load_early_{true};  // false after an early load that had to be redone whole
+  WriteLog write_log_;
   std::function<void()> after_early_load_;
 };
 

@@ -311,11 +311,11 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
             V{"t"});
 }
 
-// After a batch that wrote nothing, the next loads the stored rows before the apply lock. A batch
-// of another process that commits in between (here from the hook, between the early load and the
-// lock) must make it load again: otherwise it plans on Smith at the older position and overwrites
-// Brown with an older row's name. Fails when the version check is skipped, and without the
-// triggers of migration 004.
+// A batch loads the stored rows before the apply lock. A batch of another process that commits in
+// between (here from the hook, between the early load and the lock) must make it load again:
+// otherwise it plans on Smith at the older position and overwrites Brown with an older row's name.
+// Fails when the version check is skipped, and without the triggers of migration 004. After such a
+// wasted early load the next batch loads under the lock only.
 TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   auto db = Open();
   auto other_db = Open();  // another process
@@ -365,17 +365,19 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   };
 
   ASSERT_OK(apply(records, *newer, 0, {row(1, "Smith", "V-1")}));  // created: writes
-  // The older task's row is older than Smith's: unchanged, nothing written.
+  EXPECT_EQ(early_loads, 1);
+  // The older task's row is older than Smith's: unchanged, nothing written. Only this store's
+  // batch committed since its early load.
   auto unchanged = apply(records, *older, 0, {row(1, "Old", "V-1")});
   ASSERT_OK(unchanged);
   EXPECT_EQ(unchanged->patients_unchanged, 1);
-  EXPECT_EQ(early_loads, 0);  // the batch before it wrote
+  EXPECT_EQ(early_loads, 2);
   EXPECT_EQ(last_name(), "Smith");
 
   // Nothing in between: the early load holds (the older task's second row is older still).
   auto held = apply(records, *older, 1, {row(2, "Older", "V-1")});
   ASSERT_OK(held);
-  EXPECT_EQ(early_loads, 1);
+  EXPECT_EQ(early_loads, 3);
   EXPECT_EQ(held->patients_unchanged, 2);  // the task's totals
   EXPECT_EQ(last_name(), "Smith");
 
@@ -383,7 +385,7 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   in_between(*newest, {row(1, "Brown", "V-3")});
   auto late = apply(records, *newer, 1, {row(2, "Green", "V-2")});
   ASSERT_OK(late);
-  EXPECT_EQ(early_loads, 2);
+  EXPECT_EQ(early_loads, 4);
   // The task's totals: Smith created, then Green (newer:2) unchanged, older than Brown (newest:1).
   EXPECT_EQ(late->patients_created, 1);
   EXPECT_EQ(late->patients_unchanged, 1);
@@ -394,7 +396,7 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   // A move to a newer position alone (the same values from a newer task) must force the reload
   // too: planned on the stale state, the batch below would see Brown at newest:1 and write White.
   ASSERT_OK(apply(records, *older, 2, {row(3, "Oldest", "V-1")}));  // older still: writes nothing
-  EXPECT_EQ(early_loads, 2);  // the batch before it wrote (V-2)
+  EXPECT_EQ(early_loads, 4);  // the early load before it was wasted: this one loads under the lock
   auto newest_again = tasks.CreateTask({"t-newest-again", "d.csv", 0, now});
   ASSERT_OK(newest_again);
   in_between(*newest_again, {row(1, "Brown", "V-3")}, [](const domain::TaskCounters& moved) {
@@ -402,13 +404,84 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
   });
   auto after_move = apply(records, *newest, 1, {row(2, "White", "V-3")});
   ASSERT_OK(after_move);
-  EXPECT_EQ(early_loads, 3);
+  EXPECT_EQ(early_loads, 5);
   // The task's totals: Brown (newest:1, by the other store) updated; White (newest:2) older than
   // newest-again:1, so unchanged, and so is V-3.
   EXPECT_EQ(after_move->patients_updated, 1);
   EXPECT_EQ(after_move->patients_unchanged, 1);
   EXPECT_EQ(after_move->visits_updated, 0);
   EXPECT_EQ(last_name(), "Brown");
+}
+
+// Between a batch's early load and its apply lock, a batch of the same store commits (two workers
+// of one process): the early load is kept, and only the rows naming one of that batch's MRNs or
+// visit numbers are loaded again. Without that refresh the batch below plans on Smith at newer:1
+// and overwrites Brown (newest:1) with Green (newer:3), and V-4 names M-3 as a new patient, whom
+// the inner batch created. Loading everything again would pass here too, but then the next batch
+// would not load early (the last count).
+TEST_F(PgTest, AnEarlyLoadIsRefreshedByKeyAfterThisStoresOwnBatches) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  auto now = std::chrono::system_clock::now();
+  auto newer = tasks.CreateTask({"t-newer", "a.csv", 0, now});
+  auto newest = tasks.CreateTask({"t-newest", "b.csv", 0, now});
+  ASSERT_OK(newer);
+  ASSERT_OK(newest);
+  auto row = [](std::int64_t n, std::string mrn, std::string last, std::string visit) {
+    return domain::RowInput{n,
+                            {std::move(mrn), "Ann", std::move(last), "1990-02-14", std::move(visit),
+                             "2024-01-01", "Checkup"}};
+  };
+  auto apply = [&](const ports::TaskRecord& task, std::int64_t from,
+                   std::vector<domain::RowInput> rows) {
+    ports::BatchInput batch;
+    batch.task_id = task.task_id;
+    batch.task_seq = task.seq;
+    batch.rows_done_before = from;
+    batch.rows_done_after = rows.back().row;
+    batch.rows = std::move(rows);
+    return records.ApplyBatch(batch);
+  };
+  auto last_names = [&] {
+    std::vector<std::string> out;
+    auto page = records.ListPatients({}, 1, 10);
+    EXPECT_TRUE(page.has_value()) << Describe(page);
+    if (page) {
+      for (const auto& p : page->patients) out.push_back(p.person.last_name);
+    }
+    return out;
+  };
+  ASSERT_OK(apply(*newer, 0, {row(1, "M-1", "Smith", "V-1"), row(2, "M-2", "Jones", "V-2")}));
+
+  int early_loads = 0;
+  bool inner_done = false;
+  records.SetAfterEarlyLoad([&] {
+    ++early_loads;
+    if (inner_done) return;
+    inner_done = true;  // the inner batch's own early load comes through here too
+    auto inner = apply(*newest, 0, {row(1, "M-1", "Brown", "V-1"), row(2, "M-3", "Lee", "V-3")});
+    EXPECT_TRUE(inner.has_value()) << Describe(inner);
+  });
+  auto outer = apply(
+      *newer, 2,
+      {row(3, "M-1", "Green", "V-1"), row(4, "M-2", "Jonas", "V-2"), row(5, "M-3", "Park", "V-4")});
+  ASSERT_OK(outer);
+  EXPECT_EQ(early_loads, 2);
+  // The task's totals: Smith and Jones created; Green older than Brown (newest:1), unchanged;
+  // Jonas updated (M-2 was not in the inner batch: its early load holds); Park older than Lee,
+  // unchanged, though its visit V-4 is new, for the patient the inner batch created.
+  EXPECT_EQ(outer->patients_created, 2);
+  EXPECT_EQ(outer->patients_updated, 1);
+  EXPECT_EQ(outer->patients_unchanged, 2);
+  EXPECT_EQ(outer->visits_created, 3);
+  EXPECT_EQ(outer->visits_unchanged, 2);  // V-1 (newest:1 wrote it last) and V-2 (same values)
+  EXPECT_EQ(outer->error_count, 0);
+  EXPECT_EQ(last_names(), (std::vector<std::string>{"Brown", "Jonas", "Lee"}));
+
+  ASSERT_OK(apply(*newer, 5, {row(6, "M-2", "Jonas", "V-2")}));
+  EXPECT_EQ(early_loads, 3);  // the refreshed early load was not wasted
 }
 
 // records_version moves with every statement that writes patients, persons or visits, whoever
