@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "adapters/postgres/pg_array.hpp"
-#include "adapters/postgres/pg_write_log.hpp"
+#include "adapters/write_log.hpp"
 #include "domain/case_fold.hpp"
 
 namespace intake::adapters::postgres {
@@ -89,12 +89,15 @@ constexpr std::string_view kAddTaskProgress =
 constexpr std::string_view kBumpCounters =
     "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN $1::bigint ELSE 1 END"
     " WHERE name IN ('patients', 'data_version') RETURNING name, value";
+// The version and the transaction that set it (xmin: another writer setting the same value, after a
+// restore or a failover, is another version).
 constexpr std::string_view kSelectRecordsVersion =
-    "SELECT value FROM counters WHERE name = 'records_version'";
-// Under the apply lock: no other writer's bump can come between this read and the commit, so the
-// batch's own writes are all that move the version in that time (pg_write_log.hpp).
+    "SELECT value, xmin::text::bigint FROM counters WHERE name = 'records_version'";
+// Before a batch's first write: from here to its commit no other writer can bump the version
+// (their bumps wait for this row), so what the batch moves it by is its own doing.
 constexpr std::string_view kLockRecordsVersion =
-    "SELECT value FROM counters WHERE name = 'records_version' FOR UPDATE";
+    "SELECT value, xmin::text::bigint FROM counters WHERE name = 'records_version'"
+    " FOR NO KEY UPDATE";
 
 // The batch's data version (0 when it changes no patient and bumps nothing).
 Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& plan) {
@@ -108,24 +111,13 @@ Result<std::int64_t> BumpCounters(PgConnection& conn, const domain::BatchPlan& p
 }
 
 // counters.records_version in a new snapshot (`sql`: kSelectRecordsVersion or
-// kLockRecordsVersion); -1 when the row is missing (no early load is then ever trusted).
-Result<std::int64_t> RecordsVersion(PgConnection& conn,
-                                    std::string_view sql = kSelectRecordsVersion) {
+// kLockRecordsVersion); value -1 when the row is missing (no early load is then ever kept).
+Result<RecordsVersion> ReadRecordsVersion(PgConnection& conn,
+                                          std::string_view sql = kSelectRecordsVersion) {
   auto r = conn.Exec(sql, {}, "read records version");
   if (!r) return r.error();
-  if (r->rows() == 0) return std::int64_t{-1};
-  return r->Int(0, 0);
-}
-
-WrittenKeys KeysOf(const std::vector<domain::RowInput>& rows) {
-  WrittenKeys keys;
-  keys.mrns.reserve(rows.size());
-  keys.visit_numbers.reserve(rows.size());
-  for (const auto& input : rows) {
-    keys.mrns.insert(KeyHash(input.record.mrn));
-    keys.visit_numbers.insert(KeyHash(input.record.visit_account_number));
-  }
-  return keys;
+  if (r->rows() == 0) return RecordsVersion{};
+  return RecordsVersion{r->Int(0, 0), r->Int(0, 1)};
 }
 
 Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
@@ -174,30 +166,6 @@ Result<domain::ExistingState> LoadExisting(PgConnection& conn,
             r.Int(i, 1), r.Int(i, 2), r.Text(i, 3), r.Text(i, 4), {r.Int(i, 5), r.Int(i, 6)}});
   }
   return state;
-}
-
-// Brings an early load up to date after this store's own batches `written` committed: loads again
-// the rows naming one of their keys, and takes what it finds for those keys.
-// Returns how many rows it loaded again.
-Result<std::size_t> Refresh(PgConnection& conn, const std::vector<domain::RowInput>& rows,
-                            const WrittenKeys& written, domain::ExistingState& state) {
-  std::vector<domain::RowInput> named;
-  for (const auto& input : rows) {
-    if (written.mrns.contains(KeyHash(input.record.mrn)) ||
-        written.visit_numbers.contains(KeyHash(input.record.visit_account_number))) {
-      named.push_back(input);
-    }
-  }
-  if (named.empty()) return std::size_t{0};
-  auto fresh = LoadExisting(conn, named);
-  if (!fresh) return fresh.error();
-  for (const auto& input : named) {
-    state.patients_by_mrn.erase(input.record.mrn);
-    state.visits_by_number.erase(input.record.visit_account_number);
-  }
-  state.patients_by_mrn.merge(fresh->patients_by_mrn);
-  state.visits_by_number.merge(fresh->visits_by_number);
-  return named.size();
 }
 
 // Inserts the plan's new patients; their ids in plan order.
@@ -374,17 +342,18 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
   // gives each statement: any statement that wrote patients, persons or visits in between bumped
   // it, by trigger), or moved only by this store's own batches: then it loads again just the rows
   // naming their keys (write_log_). Otherwise it loads everything again under the lock; and the
-  // next batch, after such a wasted early load, loads under the lock only.
+  // next batch, after such a wasted early load, loads under the lock only. A batch that writes
+  // takes the counters row before its first write, checks that the version is still the one it
+  // planned on, and logs the range it moves the version by.
   const bool load_early = load_early_.load(std::memory_order_relaxed);
   bool early_wasted = false;
-  std::int64_t version_before = -1;
-  std::uint64_t ticket = 0;
-  WrittenKeys keys = KeysOf(batch.rows);  // hashed before the lock
+  const WrittenKeys keys = KeysOf(batch.rows);  // hashed before the lock
+  PendingEntry entry(write_log_);
   auto apply = [&](PgConnection& conn) -> Result<domain::TaskCounters> {
-    std::int64_t early_version = -1;
+    RecordsVersion early_version;
     domain::ExistingState early;
     if (load_early) {
-      auto version = RecordsVersion(conn);
+      auto version = ReadRecordsVersion(conn);
       if (!version) return version.error();
       auto loaded = LoadExisting(conn, batch.rows);
       if (!loaded) return loaded.error();
@@ -393,19 +362,19 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
       if (after_early_load_) after_early_load_();
     }
     if (auto task = CheckTask(conn, batch); !task) return task.error();
-    auto locked_version = RecordsVersion(conn, kLockRecordsVersion);
-    if (!locked_version) return locked_version.error();
-    version_before = *locked_version;
+    auto seen = ReadRecordsVersion(conn);
+    if (!seen) return seen.error();
     std::optional<WrittenKeys> since;
-    if (early_version >= 0 && version_before >= 0) {
-      since = write_log_.Between(early_version, version_before);
+    if (early_version.value >= 0 && seen->value >= 0) {
+      since = write_log_.Between(early_version, *seen);
     }
     early_wasted = load_early && !since;
     Result<domain::ExistingState> existing =
         since ? Result<domain::ExistingState>(std::move(early)) : LoadExisting(conn, batch.rows);
     if (!existing) return existing.error();
     if (since) {
-      auto refreshed = Refresh(conn, batch.rows, *since, *existing);
+      auto refreshed = Refresh(batch.rows, *since, *existing,
+                               [&](const auto& named) { return LoadExisting(conn, named); });
       if (!refreshed) return refreshed.error();
       spdlog::debug("postgres: task {} batch loaded before the apply lock, {} of {} rows again",
                     batch.task_id, *refreshed, batch.rows.size());
@@ -416,6 +385,20 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
           batch.task_id);
     }
     domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+    if (plan.WritesRecords()) {
+      if (before_records_lock_) before_records_lock_();
+      auto locked = ReadRecordsVersion(conn, kLockRecordsVersion);
+      if (!locked) return locked.error();
+      if (*locked != *seen) {
+        // Another writer (not an Intake applier: they wait for the apply lock) committed since
+        // the load; nobody can from here on. Plan again on what is there now.
+        existing = LoadExisting(conn, batch.rows);
+        if (!existing) return existing.error();
+        plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+        seen = locked;
+        early_wasted = load_early;
+      }
+    }
     auto version = BumpCounters(conn, plan);
     if (!version) return version.error();
     auto ids = InsertPatients(conn, plan);
@@ -425,15 +408,15 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
     persons_written = plan.ChangesPatients();
     auto progress = AddProgress(conn, batch, plan);
-    if (progress && version_before >= 0) {
-      auto after = RecordsVersion(conn);
+    if (progress && plan.WritesRecords() && seen->value >= 0) {
+      auto after = ReadRecordsVersion(conn);
       if (!after) return after.error();
-      ticket = write_log_.Add(version_before, *after, std::move(keys));
+      entry.Add(*seen, *after, keys);
     }
     return progress;
   };
   auto applied = db_->Transaction(apply, kBeginReadCommitted);
-  write_log_.Settle(ticket, applied.has_value());
+  entry.Settle(applied.has_value());
   if (applied) {
     load_early_.store(!early_wasted, std::memory_order_relaxed);
     if (persons_written) search_.Nudge();

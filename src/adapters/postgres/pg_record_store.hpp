@@ -12,8 +12,8 @@
 // A batch loads the stored rows it names before taking the apply lock (so that it loads while
 // another batch applies) and keeps them when counters.records_version, which statement triggers
 // bump on every write to patients, persons or visits (migration 004), has not moved by the time
-// it holds the lock, or has moved only by batches this store committed (pg_write_log.hpp): then
-// it loads again only the rows naming one of their MRNs or visit numbers. Otherwise (another
+// it holds the lock, or has moved only by batches this store committed (adapters/write_log.hpp):
+// then it loads again only the rows naming one of their MRNs or visit numbers. Otherwise (another
 // process or other SQL wrote) it loads everything again under the lock, and the next batch loads
 // under the lock only.
 //
@@ -37,7 +37,7 @@
 #include "adapters/count_cache.hpp"
 #include "adapters/postgres/pg_database.hpp"
 #include "adapters/postgres/pg_search_sync.hpp"
-#include "adapters/postgres/pg_write_log.hpp"
+#include "adapters/write_log.hpp"
 #include "ports/record_store.hpp"
 
 namespace intake::adapters::postgres {
@@ -56,6 +56,8 @@ class PgRecordStore : public ports::RecordStore {
   PgSearchSync& search_sync() { return search_; }
   // Tests: runs after an early load, before the apply lock is taken. Set before any ApplyBatch.
   void SetAfterEarlyLoad(std::function<void()> hook) { after_early_load_ = std::move(hook); }
+  // Tests: runs after a writing batch is planned, before it takes the counters row.
+  void SetBeforeRecordsLock(std::function<void()> hook) { before_records_lock_ = std::move(hook); }
 
  private:
   std::shared_ptr<PgDatabase> db_;
@@ -64,6 +66,7 @@ class PgRecordStore : public ports::RecordStore {
   std::atomic<bool> load_early_{true};  // false after an early load that had to be redone whole
   WriteLog write_log_;
   std::function<void()> after_early_load_;
+  std::function<void()> before_records_lock_;
 };
 
 // `needle` as a LIKE pattern matching it literally anywhere: '%' + escaped + '%' ('\' escapes).

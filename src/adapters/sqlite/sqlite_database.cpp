@@ -315,6 +315,22 @@ Status SqliteDatabase::Begin(Connection& conn, bool write) {
   return conn.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
 }
 
+Status SqliteDatabase::NoteOtherCommits(Connection& conn) {
+  auto s = conn.Prepare("PRAGMA data_version", "read data version");
+  if (!s) return s.error();
+  auto row = s->Step();
+  if (!row) return row.error();
+  if (!*row) return Internal("sqlite: PRAGMA data_version returned no row");
+  const std::int64_t version = s->Int(0);
+  const std::uint64_t n = write_transactions_.fetch_add(1) + 1;
+  // The first write transaction on a connection has nothing to compare with: it counts as having
+  // seen another connection's commit.
+  if (last_write_conn_ != &conn || version != last_data_version_) other_commit_seen_at_.store(n);
+  last_write_conn_ = &conn;
+  last_data_version_ = version;
+  return {};
+}
+
 Status SqliteDatabase::Commit(Connection& conn) { return conn.Exec("COMMIT", "commit"); }
 
 void SqliteDatabase::Rollback(Connection& conn) {

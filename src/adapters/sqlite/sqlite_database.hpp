@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -191,6 +192,15 @@ class SqliteDatabase {
 
   const std::string& path() const { return path_; }
 
+  // Commits by other connections (other processes, other programs). At the start of each write
+  // transaction the writer asks SQLite whether the file changed since its previous one (PRAGMA
+  // data_version, which counts other connections' commits): WriteTransactions() is how many
+  // write transactions have begun so far, and OtherCommitSeenAfter(n) whether one begun after
+  // the n-th found such a change. A commit by another connection after a reader took
+  // WriteTransactions() is seen by the next write transaction to begin: call it inside one.
+  std::uint64_t WriteTransactions() const { return write_transactions_.load(); }
+  bool OtherCommitSeenAfter(std::uint64_t n) const { return other_commit_seen_at_.load() > n; }
+
  private:
   class Lease;
   enum class Access { kRead, kWrite, kBulkWrite };
@@ -208,6 +218,9 @@ class SqliteDatabase {
   void ReleaseConnection(std::unique_ptr<Connection> conn);
   bool UsesWriter() const { return path_ != kMemoryPath; }
   Status Begin(Connection& conn, bool write);
+  // After a write transaction began: numbers it, and notes whether another connection committed
+  // since the previous one (with the writer held).
+  Status NoteOtherCommits(Connection& conn);
   Status Commit(Connection& conn);
   void Rollback(Connection& conn);
   void Backoff(int attempt) const;
@@ -229,6 +242,12 @@ class SqliteDatabase {
   std::chrono::steady_clock::time_point last_short_write_done_;  // guarded by gate_mu_
   std::unique_ptr<WalCheckpointer> checkpointer_;  // guarded by writer_mu_; outlives writer_
   std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
+  std::atomic<std::uint64_t> write_transactions_{0};
+  std::atomic<std::uint64_t> other_commit_seen_at_{0};
+  // The data_version the last write transaction saw, and on which connection (guarded by the
+  // writer: writer_mu_, or the one connection of ":memory:").
+  const Connection* last_write_conn_ = nullptr;
+  std::int64_t last_data_version_ = 0;
 };
 
 // Exclusive use of one connection: a pooled one, returned to the pool when destroyed, or the
@@ -267,6 +286,12 @@ auto SqliteDatabase::RunTransaction(Access access, Fn& fn)
     conn.ClearBusy();
     R result = [&]() -> R {
       if (auto begun = Begin(conn, write); !begun) return R(begun.error());
+      if (write) {
+        if (auto noted = NoteOtherCommits(conn); !noted) {
+          Rollback(conn);
+          return R(noted.error());
+        }
+      }
       R inner = fn(conn);
       if (!inner) {
         Rollback(conn);

@@ -1,9 +1,12 @@
 // ApplyBatch and Check; the read queries live in sqlite_patient_queries.cpp.
 #include "adapters/sqlite/sqlite_record_store.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <iterator>
 
+#include "adapters/write_log.hpp"
 #include "domain/case_fold.hpp"
 
 namespace intake::adapters::sqlite {
@@ -51,6 +54,28 @@ constexpr std::string_view kAddTaskProgress =
 constexpr std::string_view kBumpCounters =
     "UPDATE counters SET value = value + CASE WHEN name = 'patients' THEN ?1 ELSE 1 END"
     " WHERE name IN ('patients', 'data_version')";
+
+// records_version (migration 003): moved by one by every batch that writes records.
+constexpr std::string_view kBumpRecordsVersion =
+    "UPDATE counters SET value = value + 1 WHERE name = 'records_version'";
+constexpr std::string_view kSelectRecordsVersion =
+    "SELECT value FROM counters WHERE name = 'records_version'";
+
+// Value -1 when the row is missing (no early load is then ever kept). No writer tag: another
+// writer is caught by PRAGMA data_version (SqliteDatabase::OtherCommitSeenAfter).
+Result<RecordsVersion> ReadRecordsVersion(Connection& conn) {
+  auto s = conn.Prepare(kSelectRecordsVersion, "read records version");
+  if (!s) return s.error();
+  auto row = s->Step();
+  if (!row) return row.error();
+  return *row ? RecordsVersion{s->Int(0), 0} : RecordsVersion{};
+}
+
+Status BumpRecordsVersion(Connection& conn) {
+  auto s = conn.Prepare(kBumpRecordsVersion, "update records version");
+  if (!s) return s.error();
+  return s->Run();
+}
 
 Status BumpCounters(Connection& conn, const domain::BatchPlan& plan) {
   if (!plan.ChangesPatients()) return {};
@@ -267,16 +292,78 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
 }  // namespace
 
 Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
-  return db_->WriteBulk([&](Connection& conn) -> Result<domain::TaskCounters> {
+  // The batch loads the rows it names on a read connection before it takes the writer, so that it
+  // loads while another batch writes (and short writes, such as a request recording its task, go
+  // meanwhile). In the write transaction it keeps what it loaded when records_version has not
+  // moved since, or has moved only by this store's own batches (write_log_): then it loads again
+  // just the rows naming their keys. Otherwise (another process or program wrote, which the
+  // writer notices by PRAGMA data_version; or the log no longer covers the versions) it loads
+  // everything again, and the next batch loads in the write transaction only.
+  const bool load_early = load_early_.load(std::memory_order_relaxed);
+  const WrittenKeys keys = KeysOf(batch.rows);
+  RecordsVersion early_version;
+  std::uint64_t early_writes = 0;
+  domain::ExistingState early;
+  if (load_early) {
+    early_writes = db_->WriteTransactions();  // before the read snapshot
+    auto loaded = db_->Read([&](Connection& conn) -> Result<domain::ExistingState> {
+      auto version = ReadRecordsVersion(conn);
+      if (!version) return version.error();
+      early_version = *version;
+      return LoadExisting(conn, batch.rows);
+    });
+    if (!loaded) return loaded.error();
+    early = std::move(*loaded);
+    if (after_early_load_) after_early_load_();
+  }
+  bool early_wasted = false;
+  PendingEntry entry(write_log_);
+  auto applied = db_->WriteBulk([&](Connection& conn) -> Result<domain::TaskCounters> {
+    entry.Settle(false);  // an attempt before this one (busy) did not commit
     if (auto task = CheckTask(conn, batch); !task) return task.error();
-    auto existing = LoadExisting(conn, batch.rows);
-    if (!existing) return existing.error();
-    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, *existing);
+    auto version = ReadRecordsVersion(conn);
+    if (!version) return version.error();
+    std::optional<WrittenKeys> since;
+    if (early_version.value >= 0 && version->value >= 0 &&
+        !db_->OtherCommitSeenAfter(early_writes)) {
+      since = write_log_.Between(early_version, *version);
+    }
+    early_wasted = load_early && !since;
+    domain::ExistingState loaded;
+    if (since) {
+      // In place: a retried attempt refreshes the same rows again, from a newer version.
+      auto refreshed = Refresh(batch.rows, *since, early,
+                               [&](const auto& named) { return LoadExisting(conn, named); });
+      if (!refreshed) return refreshed.error();
+      early_version = *version;
+      spdlog::debug("sqlite: task {} batch loaded before the writer, {} of {} rows again",
+                    batch.task_id, *refreshed, batch.rows.size());
+    } else {
+      if (load_early) {
+        spdlog::debug(
+            "sqlite: task {} batch loaded again by the writer (another connection"
+            " committed since its early load)",
+            batch.task_id);
+      }
+      auto full = LoadExisting(conn, batch.rows);
+      if (!full) return full.error();
+      loaded = std::move(*full);
+    }
+    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, since ? early : loaded);
     if (auto written = WritePlan(conn, plan); !written) return written.error();
     if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
-    return AddProgress(conn, batch, plan);
+    auto progress = AddProgress(conn, batch, plan);
+    if (progress && plan.WritesRecords()) {
+      if (auto bumped = BumpRecordsVersion(conn); !bumped) return bumped.error();
+      // The writer holds the file: nobody else writes between the two versions.
+      if (version->value >= 0) entry.Add(*version, {version->value + 1, 0}, keys);
+    }
+    return progress;
   });
+  entry.Settle(applied.has_value());
+  if (applied) load_early_.store(!early_wasted, std::memory_order_relaxed);
+  return applied;
 }
 
 Status SqliteRecordStore::Check() { return db_->Ping(); }

@@ -1,22 +1,28 @@
 // SqliteRecordStore: ports::RecordStore on the patients / persons / visits tables
 // (docs/schema.md), sharing the SqliteDatabase with the other SQLite adapters.
 //
-// ApplyBatch runs in one IMMEDIATE transaction (a bulk write: short writes waiting for the writer,
-// such as a request recording its task, go first): checks the task's rows_done, loads the stored
-// patients and visits the batch names (one cached point lookup per distinct key), plans the batch
-// with domain::PlanBatch, writes the plan, adds the counters and the row errors (capped at
-// domain::kMaxStoredRowErrors per task) to the task and moves its rows_done. Each person and visit
-// row records the position (src_seq, src_row) that last wrote it.
+// ApplyBatch loads the stored patients and visits the batch names (one point lookup per distinct
+// key) on a read connection, then runs one IMMEDIATE transaction (a bulk write: short writes
+// waiting for the writer, such as a request recording its task, go first): checks the task's
+// rows_done, brings what it loaded up to date (records_version, migration 003, and the store's
+// log of its own batches, adapters/write_log.hpp: only rows that one of those batches named are
+// loaded again; after any other writer, everything), plans the batch with domain::PlanBatch,
+// writes the plan, adds the counters and the row errors (capped at domain::kMaxStoredRowErrors
+// per task) to the task and moves its rows_done. Each person and visit row records the position
+// (src_seq, src_row) that last wrote it.
 // kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
 //
 // Filters compare domain::FoldCase(needle) with the folded columns using instr(), so they are
 // literal substrings ('%', '_' and '\' match themselves). Thread-safe. REQUIRES: migrated database.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 
 #include "adapters/count_cache.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
+#include "adapters/write_log.hpp"
 #include "ports/record_store.hpp"
 
 namespace intake::adapters::sqlite {
@@ -32,9 +38,15 @@ class SqliteRecordStore : public ports::RecordStore {
   Status Check() override;
   void ReleaseIdleMemory() override;
 
+  // Tests: runs after an early load, before the write transaction. Set before any ApplyBatch.
+  void SetAfterEarlyLoad(std::function<void()> hook) { after_early_load_ = std::move(hook); }
+
  private:
   std::shared_ptr<SqliteDatabase> db_;
   CountCache counts_;
+  std::atomic<bool> load_early_{true};  // false after an early load that had to be redone whole
+  WriteLog write_log_;
+  std::function<void()> after_early_load_;
 };
 
 }  // namespace intake::adapters::sqlite

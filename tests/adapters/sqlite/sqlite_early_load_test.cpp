@@ -1,0 +1,177 @@
+// SqliteRecordStore loads a batch's stored rows before it takes the writer, and must plan on what
+// the write transaction would have loaded itself: whatever committed in between (a batch of the
+// same store, another process's batch, another program's SQL) is taken into account. On a file
+// database, so that the early load runs on a read connection of its own.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "adapters/contract/test_util.hpp"
+#include "adapters/sqlite/sqlite_database.hpp"
+#include "adapters/sqlite/sqlite_record_store.hpp"
+#include "adapters/sqlite/sqlite_task_store.hpp"
+
+namespace intake::adapters::testing {
+namespace {
+
+using sqlite::Connection;
+using sqlite::SqliteDatabase;
+using sqlite::SqliteRecordStore;
+using sqlite::SqliteTaskStore;
+
+// Another program renames M-1 to Brown, from a position newer than any task's, without going
+// through Intake (records_version does not move).
+constexpr std::string_view kRenameBehindIntake =
+    "UPDATE persons SET last_name = 'Brown', last_name_folded = 'brown', src_seq = 1000000"
+    " WHERE id = (SELECT id FROM patients WHERE mrn = 'M-1')";
+
+domain::RowInput Row(std::int64_t n, std::string mrn, std::string last, std::string visit) {
+  return domain::RowInput{n,
+                          {std::move(mrn), "Ann", std::move(last), "1990-02-14", std::move(visit),
+                           "2024-01-01", "Checkup"}};
+}
+
+class SqliteEarlyLoadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteDatabase::Open((dir_.path() / "intake.db").string());
+    ASSERT_TRUE(opened.has_value()) << Describe(opened);
+    db_ = *opened;
+    tasks_ = std::make_unique<SqliteTaskStore>(db_);
+    records_ = std::make_unique<SqliteRecordStore>(db_);
+  }
+
+  std::shared_ptr<SqliteDatabase> OpenAgain() {  // another process on the same file
+    auto opened = SqliteDatabase::Open((dir_.path() / "intake.db").string());
+    EXPECT_TRUE(opened.has_value()) << Describe(opened);
+    return opened ? *opened : nullptr;
+  }
+
+  ports::TaskRecord Task(const std::string& id) {
+    auto task = tasks_->CreateTask({id, id + ".csv", 0, std::chrono::system_clock::now()});
+    EXPECT_TRUE(task.has_value()) << Describe(task);
+    return task ? *task : ports::TaskRecord{};
+  }
+
+  static Result<domain::TaskCounters> Apply(SqliteRecordStore& store, const ports::TaskRecord& task,
+                                            std::int64_t from, std::vector<domain::RowInput> rows) {
+    ports::BatchInput batch;
+    batch.task_id = task.task_id;
+    batch.task_seq = task.seq;
+    batch.rows_done_before = from;
+    batch.rows_done_after = rows.back().row;
+    batch.rows = std::move(rows);
+    return store.ApplyBatch(batch);
+  }
+
+  std::vector<std::string> LastNames() {
+    std::vector<std::string> out;
+    auto page = records_->ListPatients({}, 1, 10);
+    EXPECT_TRUE(page.has_value()) << Describe(page);
+    if (page) {
+      for (const auto& p : page->patients) out.push_back(p.person.last_name);
+    }
+    return out;
+  }
+
+  // Runs `between` once, after the next early load and before its write transaction; counts
+  // early loads.
+  void Between(std::function<void()> between) {
+    records_->SetAfterEarlyLoad([this, between = std::move(between), done = false]() mutable {
+      ++early_loads_;
+      if (done) return;
+      done = true;  // a batch applied from here by the same store comes through here too
+      between();
+    });
+  }
+
+  TempDir dir_;
+  std::shared_ptr<SqliteDatabase> db_;
+  std::unique_ptr<SqliteTaskStore> tasks_;
+  std::unique_ptr<SqliteRecordStore> records_;
+  int early_loads_ = 0;
+};
+
+// A batch of the same store commits in between (two workers of one process): the early load is
+// kept, and the rows naming that batch's MRNs or visit numbers are loaded again. Without that the
+// batch below plans on Smith at newer:1 and overwrites Brown (newest:1) with Green (newer:3),
+// creates M-3 a second time and inserts V-3 again. Loading everything again would pass too, but
+// then the next batch would not load early (the last count).
+TEST_F(SqliteEarlyLoadTest, OwnBatchesInBetweenAreLoadedAgainByKey) {
+  auto newer = Task("t-newer");
+  auto newest = Task("t-newest");
+  ASSERT_OK(
+      Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1"), Row(2, "M-2", "Jones", "V-2")}));
+  Between([&] {
+    auto inner =
+        Apply(*records_, newest, 0, {Row(1, "M-1", "Brown", "V-1"), Row(2, "M-3", "Lee", "V-3")});
+    EXPECT_TRUE(inner.has_value()) << Describe(inner);
+  });
+  auto outer = Apply(*records_, newer, 2,
+                     {Row(3, "M-1", "Green", "V-1"), Row(4, "M-2", "Jonas", "V-2"),
+                      Row(5, "M-3", "Park", "V-4"), Row(6, "M-4", "Kim", "V-3")});
+  ASSERT_OK(outer);
+  EXPECT_EQ(early_loads_, 2);
+  // The task's totals: Smith and Jones created; Green older than Brown, unchanged; Jonas updated;
+  // Park older than Lee, unchanged, though its visit V-4 is new, for the patient the inner batch
+  // created; Kim's V-3 is Lee's: rejected, nothing of it written (loaded again by its visit
+  // number, or it would be inserted twice).
+  EXPECT_EQ(outer->patients_created, 2);
+  EXPECT_EQ(outer->patients_updated, 1);
+  EXPECT_EQ(outer->patients_unchanged, 2);
+  EXPECT_EQ(outer->visits_created, 3);
+  EXPECT_EQ(outer->visits_unchanged, 2);
+  EXPECT_EQ(outer->error_count, 1);
+  EXPECT_EQ(LastNames(), (std::vector<std::string>{"Brown", "Jonas", "Lee"}));
+
+  ASSERT_OK(Apply(*records_, newer, 6, {Row(7, "M-2", "Jonas", "V-2")}));
+  EXPECT_EQ(early_loads_, 3);  // the refreshed early load was not wasted
+}
+
+// Another process's batch in between: everything is loaded again (Brown kept), and the next batch
+// loads in the write transaction only.
+TEST_F(SqliteEarlyLoadTest, AnotherProcessesBatchInBetweenMeansLoadingEverythingAgain) {
+  auto other_db = OpenAgain();
+  ASSERT_NE(other_db, nullptr);
+  SqliteRecordStore other(other_db);
+  auto newer = Task("t-newer");
+  auto newest = Task("t-newest");
+  ASSERT_OK(Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1")}));
+  Between([&] {
+    auto inner = Apply(other, newest, 0, {Row(1, "M-1", "Brown", "V-1")});
+    EXPECT_TRUE(inner.has_value()) << Describe(inner);
+  });
+  auto outer = Apply(*records_, newer, 1, {Row(2, "M-1", "Green", "V-2")});
+  ASSERT_OK(outer);
+  EXPECT_EQ(outer->patients_unchanged, 1);  // Green (newer:2) is older than Brown (newest:1)
+  EXPECT_EQ(LastNames(), std::vector<std::string>{"Brown"});
+  const int early = early_loads_;
+  ASSERT_OK(Apply(*records_, newer, 2, {Row(3, "M-1", "Grey", "V-3")}));
+  EXPECT_EQ(early_loads_, early);  // after a wasted early load, none
+  ASSERT_OK(Apply(*records_, newer, 3, {Row(4, "M-1", "Gray", "V-4")}));
+  EXPECT_EQ(early_loads_, early + 1);  // and then again
+}
+
+// Another program's write in between does not move records_version: the writer notices it by
+// PRAGMA data_version. Without that, the batch below plans on Smith at newer:1 and overwrites
+// the newer Brown with Green.
+TEST_F(SqliteEarlyLoadTest, AnotherProgramsWriteInBetweenIsNoticed) {
+  auto other_db = OpenAgain();
+  ASSERT_NE(other_db, nullptr);
+  auto newer = Task("t-newer");
+  ASSERT_OK(Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1")}));
+  ASSERT_OK(Apply(*records_, newer, 1, {Row(2, "M-2", "Jones", "V-2")}));  // the writer is warm
+  Between([&] {
+    auto renamed = other_db->Write([](Connection& conn) -> Status {
+      return conn.Exec(kRenameBehindIntake, "rename behind Intake");
+    });
+    EXPECT_TRUE(renamed.has_value()) << Describe(renamed);
+  });
+  auto outer = Apply(*records_, newer, 2, {Row(3, "M-1", "Green", "V-3")});
+  ASSERT_OK(outer);
+  EXPECT_EQ(outer->patients_unchanged, 1);
+  EXPECT_EQ(LastNames(), (std::vector<std::string>{"Brown", "Jones"}));
+}
+
+}  // namespace
+}  // namespace intake::adapters::testing
