@@ -18,15 +18,17 @@
 // entry it needs. Keeps the last kCapacity entries. Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "domain/merge_rules.hpp"
@@ -35,23 +37,33 @@
 namespace intake::adapters {
 
 // A records_version: its value, and what identifies the write that set it (PostgreSQL: the
-// counters row's xmin, the transaction that last bumped it, so that the same value set again by
-// someone else, after a restore or a failover, is another version; SQLite: 0, where any other
-// writer is caught otherwise).
+// counters row's xmin, the transaction that last bumped it; SQLite: how many other connections'
+// commits the process had noticed. So the same value set again by someone else, after a restore
+// or a failover, is another version).
 struct RecordsVersion {
   std::int64_t value = -1;
   std::int64_t writer = 0;
   bool operator==(const RecordsVersion&) const = default;
 };
 
+// Sorted, without duplicates: 8 bytes a key (a log of 50k-row batches in hash sets held tens of
+// MiB).
 struct WrittenKeys {
-  std::unordered_set<std::uint64_t> mrns;
-  std::unordered_set<std::uint64_t> visit_numbers;
+  std::vector<std::uint64_t> mrns;
+  std::vector<std::uint64_t> visit_numbers;
+
+  bool NamesMrn(std::uint64_t hash) const {
+    return std::binary_search(mrns.begin(), mrns.end(), hash);
+  }
+  bool NamesVisit(std::uint64_t hash) const {
+    return std::binary_search(visit_numbers.begin(), visit_numbers.end(), hash);
+  }
 };
 
 class WriteLog {
  public:
-  static constexpr std::size_t kCapacity = 16;
+  // A batch's early load is usually one batch behind (two workers); with N workers, N - 1.
+  static constexpr std::size_t kCapacity = 8;
 
   // `pending_wait`: how long Between waits for a pending entry to be settled.
   explicit WriteLog(std::chrono::milliseconds pending_wait = std::chrono::seconds(2))
@@ -66,6 +78,12 @@ class WriteLog {
   // The keys of the entries chaining from `from` to `to` (empty when from == to), or nullopt
   // when the log cannot account for every version in between.
   std::optional<WrittenKeys> Between(RecordsVersion from, RecordsVersion to) const;
+
+  // Forgets every entry (when idle: the memory goes back; the next early load loads whole).
+  void Clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+  }
 
  private:
   struct Entry {
@@ -116,8 +134,12 @@ inline WrittenKeys KeysOf(const std::vector<domain::RowInput>& rows) {
   keys.mrns.reserve(rows.size());
   keys.visit_numbers.reserve(rows.size());
   for (const auto& input : rows) {
-    keys.mrns.insert(KeyHash(input.record.mrn));
-    keys.visit_numbers.insert(KeyHash(input.record.visit_account_number));
+    keys.mrns.push_back(KeyHash(input.record.mrn));
+    keys.visit_numbers.push_back(KeyHash(input.record.visit_account_number));
+  }
+  for (auto* v : {&keys.mrns, &keys.visit_numbers}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
   }
   return keys;
 }
@@ -132,8 +154,8 @@ inline Result<std::size_t> Refresh(
         load) {
   std::vector<domain::RowInput> named;
   for (const auto& input : rows) {
-    if (written.mrns.contains(KeyHash(input.record.mrn)) ||
-        written.visit_numbers.contains(KeyHash(input.record.visit_account_number))) {
+    if (written.NamesMrn(KeyHash(input.record.mrn)) ||
+        written.NamesVisit(KeyHash(input.record.visit_account_number))) {
       named.push_back(input);
     }
   }
@@ -200,8 +222,14 @@ inline std::optional<WrittenKeys> WriteLog::Between(RecordsVersion from, Records
       at = from;
       continue;
     }
-    out.mrns.insert(next->keys.mrns.begin(), next->keys.mrns.end());
-    out.visit_numbers.insert(next->keys.visit_numbers.begin(), next->keys.visit_numbers.end());
+    for (auto [into, from_keys] : {std::pair{&out.mrns, &next->keys.mrns},
+                                   std::pair{&out.visit_numbers, &next->keys.visit_numbers}}) {
+      std::vector<std::uint64_t> merged;
+      merged.reserve(into->size() + from_keys->size());
+      std::set_union(into->begin(), into->end(), from_keys->begin(), from_keys->end(),
+                     std::back_inserter(merged));
+      into->swap(merged);
+    }
     at = next->after;
   }
   return out;

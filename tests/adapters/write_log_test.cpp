@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -28,11 +29,14 @@ void Commit(WriteLog& log, std::int64_t before, std::int64_t after, WrittenKeys 
 WrittenKeys Keys(std::initializer_list<const char*> mrns,
                  std::initializer_list<const char*> numbers = {}) {
   WrittenKeys keys;
-  for (const char* m : mrns) keys.mrns.insert(KeyHash(m));
-  for (const char* n : numbers) keys.visit_numbers.insert(KeyHash(n));
+  for (const char* m : mrns) keys.mrns.push_back(KeyHash(m));
+  for (const char* n : numbers) keys.visit_numbers.push_back(KeyHash(n));
+  for (auto* v : {&keys.mrns, &keys.visit_numbers}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
   return keys;
 }
-
 TEST(WriteLog, NoMovementNeedsNoEntry) {
   WriteLog log;
   auto keys = log.Between(V(7), V(7));
@@ -140,6 +144,58 @@ TEST(WriteLog, AnEntryNeverSettledCountsAsAnotherWriter) {
   WriteLog log(std::chrono::milliseconds(20));
   log.Add(V(10), V(12), Keys({"M-1"}));
   EXPECT_FALSE(log.Between(V(10), V(12)).has_value());
+}
+
+// A batch that returns early (an error, an exception) settles its entry as not committed.
+TEST(WriteLog, APendingEntryNeverCommittedIsDroppedWhenItGoes) {
+  WriteLog log(std::chrono::milliseconds(20));
+  {
+    adapters::PendingEntry entry(log);
+    entry.Add(V(10), V(12), Keys({"M-1"}));
+  }
+  EXPECT_FALSE(log.Between(V(10), V(12)).has_value());
+  {
+    adapters::PendingEntry entry(log);
+    entry.Add(V(10), V(11), Keys({"M-1"}));  // an attempt that did not commit
+    entry.Add(V(10), V(12), Keys({"M-2"}));  // the one that did
+    entry.Settle(true);
+  }
+  EXPECT_FALSE(log.Between(V(10), V(11)).has_value());
+  auto keys = log.Between(V(10), V(12));
+  ASSERT_TRUE(keys.has_value());
+  EXPECT_EQ(keys->mrns, Keys({"M-2"}).mrns);
+}
+
+// Refresh loads again every row naming a written key, by its MRN or by its visit number, and
+// takes both of the row's keys from the fresh load (absent there: absent now).
+TEST(WriteLog, RefreshLoadsAgainTheRowsNamingAWrittenKey) {
+  auto row = [](std::string mrn, std::string visit) {
+    return domain::RowInput{
+        1, {std::move(mrn), "Ann", "Lee", "1990-02-14", std::move(visit), "2024-01-01", "Checkup"}};
+  };
+  std::vector<domain::RowInput> rows{row("M-1", "V-1"), row("M-2", "V-2"), row("M-3", "V-3")};
+  domain::ExistingState state;
+  for (const char* m : {"M-1", "M-2", "M-3"}) state.patients_by_mrn[m].id = 1;
+  for (const char* v : {"V-1", "V-2", "V-3"}) state.visits_by_number[v].id = 1;
+  std::vector<std::string> asked;
+  auto refreshed = adapters::Refresh(
+      rows, Keys({"M-1"}, {"V-2"}), state,
+      [&](const std::vector<domain::RowInput>& named) -> Result<domain::ExistingState> {
+        domain::ExistingState fresh;
+        for (const auto& r : named) asked.push_back(r.record.mrn);
+        fresh.patients_by_mrn["M-1"].id = 7;  // M-2 is gone from the fresh load, V-1 too
+        fresh.visits_by_number["V-2"].id = 9;
+        return fresh;
+      });
+  ASSERT_TRUE(refreshed.has_value());
+  EXPECT_EQ(*refreshed, 2u);
+  EXPECT_EQ(asked, (std::vector<std::string>{"M-1", "M-2"}));
+  EXPECT_EQ(state.patients_by_mrn.at("M-1").id, 7);
+  EXPECT_FALSE(state.patients_by_mrn.contains("M-2"));  // matched by V-2: its MRN taken too
+  EXPECT_EQ(state.patients_by_mrn.at("M-3").id, 1);     // not named: kept
+  EXPECT_FALSE(state.visits_by_number.contains("V-1"));
+  EXPECT_EQ(state.visits_by_number.at("V-2").id, 9);
+  EXPECT_EQ(state.visits_by_number.at("V-3").id, 1);
 }
 
 }  // namespace

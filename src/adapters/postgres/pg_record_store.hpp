@@ -51,6 +51,7 @@ class PgRecordStore : public ports::RecordStore {
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;
   Status Check() override;
+  void ReleaseIdleMemory() override { write_log_.Clear(); }
 
   // The search syncer (tests pause it, or run a round inline).
   PgSearchSync& search_sync() { return search_; }

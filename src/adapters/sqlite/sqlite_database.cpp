@@ -325,7 +325,10 @@ Status SqliteDatabase::NoteOtherCommits(Connection& conn) {
   const std::uint64_t n = write_transactions_.fetch_add(1) + 1;
   // The first write transaction on a connection has nothing to compare with: it counts as having
   // seen another connection's commit.
-  if (last_write_conn_ != &conn || version != last_data_version_) other_commit_seen_at_.store(n);
+  if (last_write_conn_ != &conn || version != last_data_version_) {
+    other_commits_seen_.fetch_add(1);
+    other_commit_seen_at_.store(n);
+  }
   last_write_conn_ = &conn;
   last_data_version_ = version;
   return {};

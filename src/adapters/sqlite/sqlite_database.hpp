@@ -200,6 +200,9 @@ class SqliteDatabase {
   // WriteTransactions() is seen by the next write transaction to begin: call it inside one.
   std::uint64_t WriteTransactions() const { return write_transactions_.load(); }
   bool OtherCommitSeenAfter(std::uint64_t n) const { return other_commit_seen_at_.load() > n; }
+  // How many write transactions found such a change: what a records version set by this process
+  // is tagged with (the same value after another connection's commit is another version).
+  std::uint64_t OtherCommitsSeen() const { return other_commits_seen_.load(); }
 
  private:
   class Lease;
@@ -244,6 +247,7 @@ class SqliteDatabase {
   std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
   std::atomic<std::uint64_t> write_transactions_{0};
   std::atomic<std::uint64_t> other_commit_seen_at_{0};
+  std::atomic<std::uint64_t> other_commits_seen_{0};
   // The data_version the last write transaction saw, and on which connection (guarded by the
   // writer: writer_mu_, or the one connection of ":memory:").
   const Connection* last_write_conn_ = nullptr;

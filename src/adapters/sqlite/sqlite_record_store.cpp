@@ -61,14 +61,16 @@ constexpr std::string_view kBumpRecordsVersion =
 constexpr std::string_view kSelectRecordsVersion =
     "SELECT value FROM counters WHERE name = 'records_version'";
 
-// Value -1 when the row is missing (no early load is then ever kept). No writer tag: another
-// writer is caught by PRAGMA data_version (SqliteDatabase::OtherCommitSeenAfter).
-Result<RecordsVersion> ReadRecordsVersion(Connection& conn) {
+// Value -1 when the row is missing (no early load is then ever kept). Tagged with how many other
+// connections' commits the writer had noticed (`epoch`, SqliteDatabase::OtherCommitsSeen), so
+// that a value this process set is not taken for the same value set again after another
+// connection wrote (a restored file, say).
+Result<RecordsVersion> ReadRecordsVersion(Connection& conn, std::uint64_t epoch) {
   auto s = conn.Prepare(kSelectRecordsVersion, "read records version");
   if (!s) return s.error();
   auto row = s->Step();
   if (!row) return row.error();
-  return *row ? RecordsVersion{s->Int(0), 0} : RecordsVersion{};
+  return *row ? RecordsVersion{s->Int(0), static_cast<std::int64_t>(epoch)} : RecordsVersion{};
 }
 
 Status BumpRecordsVersion(Connection& conn) {
@@ -305,9 +307,10 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
   std::uint64_t early_writes = 0;
   domain::ExistingState early;
   if (load_early) {
-    early_writes = db_->WriteTransactions();  // before the read snapshot
+    early_writes = db_->WriteTransactions();  // both before the read snapshot
+    const std::uint64_t epoch = db_->OtherCommitsSeen();
     auto loaded = db_->Read([&](Connection& conn) -> Result<domain::ExistingState> {
-      auto version = ReadRecordsVersion(conn);
+      auto version = ReadRecordsVersion(conn, epoch);
       if (!version) return version.error();
       early_version = *version;
       return LoadExisting(conn, batch.rows);
@@ -321,7 +324,7 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
   auto applied = db_->WriteBulk([&](Connection& conn) -> Result<domain::TaskCounters> {
     entry.Settle(false);  // an attempt before this one (busy) did not commit
     if (auto task = CheckTask(conn, batch); !task) return task.error();
-    auto version = ReadRecordsVersion(conn);
+    auto version = ReadRecordsVersion(conn, db_->OtherCommitsSeen());
     if (!version) return version.error();
     std::optional<WrittenKeys> since;
     if (early_version.value >= 0 && version->value >= 0 &&
@@ -357,7 +360,7 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
     if (progress && plan.WritesRecords()) {
       if (auto bumped = BumpRecordsVersion(conn); !bumped) return bumped.error();
       // The writer holds the file: nobody else writes between the two versions.
-      if (version->value >= 0) entry.Add(*version, {version->value + 1, 0}, keys);
+      if (version->value >= 0) entry.Add(*version, {version->value + 1, version->writer}, keys);
     }
     return progress;
   });
@@ -368,6 +371,9 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
 
 Status SqliteRecordStore::Check() { return db_->Ping(); }
 
-void SqliteRecordStore::ReleaseIdleMemory() { db_->ReleaseMemory(); }
+void SqliteRecordStore::ReleaseIdleMemory() {
+  write_log_.Clear();
+  db_->ReleaseMemory();
+}
 
 }  // namespace intake::adapters::sqlite
