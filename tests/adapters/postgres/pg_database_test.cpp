@@ -533,6 +533,67 @@ TEST_F(PgTest, AWriteByOtherSqlAfterThePlanIsPlannedAgain) {
   EXPECT_EQ(page->patients[0].person.last_name, "Brown");
 }
 
+// A batch that writes nothing (a replay) never takes the counters row: another writer holding it
+// (here an open transaction that bumped records_version) does not hold the replay up. (A batch that
+// writes waits for it: that only shows the row is held.)
+TEST_F(PgTest, ABatchThatWritesNothingDoesNotWaitForTheCountersRow) {
+  auto db = Open();
+  auto other_db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other_db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  auto now = std::chrono::system_clock::now();
+  auto older = tasks.CreateTask({"t-older", "a.csv", 0, now});
+  auto newer = tasks.CreateTask({"t-newer", "b.csv", 0, now});
+  ASSERT_OK(older);
+  ASSERT_OK(newer);
+  auto apply = [&](const ports::TaskRecord& task, std::int64_t from, std::string last) {
+    ports::BatchInput batch;
+    batch.task_id = task.task_id;
+    batch.task_seq = task.seq;
+    batch.rows_done_before = from;
+    batch.rows_done_after = from + 1;
+    batch.rows = {domain::RowInput{
+        from + 1, {"M-1", "Ann", std::move(last), "1990-02-14", "V-1", "2024-01-01", "Checkup"}}};
+    return records.ApplyBatch(batch);
+  };
+  ASSERT_OK(apply(*newer, 0, "Brown"));  // newer:1
+
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::thread holder([&] {
+    auto held = other_db->Transaction([&](PgConnection& conn) -> Status {
+      auto r = conn.Exec("UPDATE counters SET value = value + 1 WHERE name = 'records_version'", {},
+                         "hold the counters row");
+      if (!r) return ErrorFrom(r);
+      holding.set_value();
+      released.wait();
+      return {};
+    });
+    EXPECT_TRUE(held.has_value()) << Describe(held);
+  });
+  holding.get_future().wait();
+  // older:1 is older than Brown (newer:1): nothing to write.
+  auto replay = std::async(std::launch::async, [&] { return apply(*older, 0, "Old"); });
+  const bool went = replay.wait_for(5s) == std::future_status::ready;
+  // newer:2 writes: it waits for the holder.
+  auto writer = std::async(std::launch::async, [&] { return apply(*newer, 1, "Green"); });
+  const bool writer_waited = writer.wait_for(300ms) == std::future_status::timeout;
+  release.set_value();
+  holder.join();
+  EXPECT_TRUE(went) << "a batch that writes nothing waited for the counters row";
+  EXPECT_TRUE(writer_waited) << "a writing batch did not wait for the counters row";
+  auto replayed = replay.get();
+  ASSERT_OK(replayed);
+  EXPECT_EQ(replayed->patients_unchanged, 1);
+  EXPECT_EQ(replayed->visits_unchanged, 1);
+  auto written = writer.get();
+  ASSERT_OK(written);
+  EXPECT_EQ(written->patients_updated, 1);
+}
+
 // records_version moves with every statement that writes patients, persons or visits, whoever
 // runs it (statement triggers, migration 004), and with nothing else.
 TEST_F(PgTest, RecordsVersionMovesWithEveryWriteToTheRecordTables) {
