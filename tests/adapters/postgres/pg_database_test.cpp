@@ -15,6 +15,7 @@
 #include <future>
 #include <thread>
 
+#include "adapters/contract/early_load_scenario.hpp"
 #include "adapters/contract/test_util.hpp"
 #include "adapters/migrations.hpp"
 #include "adapters/postgres/pg_array.hpp"
@@ -414,11 +415,7 @@ TEST_F(PgTest, AnEarlyLoadIsRedoneWhenAnotherBatchCommitsBeforeTheApplyLock) {
 }
 
 // Between a batch's early load and its apply lock, a batch of the same store commits (two workers
-// of one process): the early load is kept, and only the rows naming one of that batch's MRNs or
-// visit numbers are loaded again. Without that refresh the batch below plans on Smith at newer:1
-// and overwrites Brown (newest:1) with Green (newer:3), V-4 names M-3 as a new patient, whom the
-// inner batch created, and V-3 is inserted again. Loading everything again would pass here too,
-// but then the next batch would not load early (the last count).
+// of one process): early_load_scenario.hpp.
 TEST_F(PgTest, AnEarlyLoadIsRefreshedByKeyAfterThisStoresOwnBatches) {
   auto db = Open();
   ASSERT_NE(db, nullptr);
@@ -429,61 +426,9 @@ TEST_F(PgTest, AnEarlyLoadIsRefreshedByKeyAfterThisStoresOwnBatches) {
   auto newest = tasks.CreateTask({"t-newest", "b.csv", 0, now});
   ASSERT_OK(newer);
   ASSERT_OK(newest);
-  auto row = [](std::int64_t n, std::string mrn, std::string last, std::string visit) {
-    return domain::RowInput{n,
-                            {std::move(mrn), "Ann", std::move(last), "1990-02-14", std::move(visit),
-                             "2024-01-01", "Checkup"}};
-  };
-  auto apply = [&](const ports::TaskRecord& task, std::int64_t from,
-                   std::vector<domain::RowInput> rows) {
-    ports::BatchInput batch;
-    batch.task_id = task.task_id;
-    batch.task_seq = task.seq;
-    batch.rows_done_before = from;
-    batch.rows_done_after = rows.back().row;
-    batch.rows = std::move(rows);
-    return records.ApplyBatch(batch);
-  };
-  auto last_names = [&] {
-    std::vector<std::string> out;
-    auto page = records.ListPatients({}, 1, 10);
-    EXPECT_TRUE(page.has_value()) << Describe(page);
-    if (page) {
-      for (const auto& p : page->patients) out.push_back(p.person.last_name);
-    }
-    return out;
-  };
-  ASSERT_OK(apply(*newer, 0, {row(1, "M-1", "Smith", "V-1"), row(2, "M-2", "Jones", "V-2")}));
-
-  int early_loads = 0;
-  bool inner_done = false;
-  records.SetAfterEarlyLoad([&] {
-    ++early_loads;
-    if (inner_done) return;
-    inner_done = true;  // the inner batch's own early load comes through here too
-    auto inner = apply(*newest, 0, {row(1, "M-1", "Brown", "V-1"), row(2, "M-3", "Lee", "V-3")});
-    EXPECT_TRUE(inner.has_value()) << Describe(inner);
-  });
-  auto outer = apply(*newer, 2,
-                     {row(3, "M-1", "Green", "V-1"), row(4, "M-2", "Jonas", "V-2"),
-                      row(5, "M-3", "Park", "V-4"), row(6, "M-4", "Kim", "V-3")});
-  ASSERT_OK(outer);
-  EXPECT_EQ(early_loads, 2);
-  // The task's totals: Smith and Jones created; Green older than Brown (newest:1), unchanged;
-  // Jonas updated (M-2 was not in the inner batch: its early load holds); Park older than Lee,
-  // unchanged, though its visit V-4 is new, for the patient the inner batch created; Kim's V-3 is
-  // Lee's (the inner batch's): rejected, nothing of it written (loaded again by its visit number,
-  // or it would be inserted twice: 23505).
-  EXPECT_EQ(outer->patients_created, 2);
-  EXPECT_EQ(outer->patients_updated, 1);
-  EXPECT_EQ(outer->patients_unchanged, 2);
-  EXPECT_EQ(outer->visits_created, 3);
-  EXPECT_EQ(outer->visits_unchanged, 2);  // V-1 (newest:1 wrote it last) and V-2 (same values)
-  EXPECT_EQ(outer->error_count, 1);
-  EXPECT_EQ(last_names(), (std::vector<std::string>{"Brown", "Jonas", "Lee"}));
-
-  ASSERT_OK(apply(*newer, 6, {row(7, "M-2", "Jonas", "V-2")}));
-  EXPECT_EQ(early_loads, 3);  // the refreshed early load was not wasted
+  ExpectOwnBatchesInBetweenAreLoadedAgainByKey(
+      records, [&](std::function<void()> hook) { records.SetAfterEarlyLoad(std::move(hook)); },
+      *newer, *newest);
 }
 
 // Other SQL writes a patient after the batch was planned (under the apply lock, which other SQL
@@ -499,21 +444,11 @@ TEST_F(PgTest, AWriteByOtherSqlAfterThePlanIsPlannedAgain) {
   postgres::PgRecordStore records(db);
   auto task = tasks.CreateTask({"t-1", "a.csv", 0, std::chrono::system_clock::now()});
   ASSERT_OK(task);
-  auto apply = [&](std::int64_t from, domain::RowInput row) {
-    ports::BatchInput batch;
-    batch.task_id = task->task_id;
-    batch.task_seq = task->seq;
-    batch.rows_done_before = from;
-    batch.rows_done_after = row.row;
-    batch.rows = {std::move(row)};
-    return records.ApplyBatch(batch);
+  auto apply = [&](std::int64_t from, std::string last, std::string visit) {
+    return ApplyRows(records, *task, from,
+                     {EarlyLoadRow(from + 1, "M-1", std::move(last), std::move(visit))});
   };
-  auto row = [](std::int64_t n, std::string last, std::string visit) {
-    return domain::RowInput{
-        n,
-        {"M-1", "Ann", std::move(last), "1990-02-14", std::move(visit), "2024-01-01", "Checkup"}};
-  };
-  ASSERT_OK(apply(0, row(1, "Smith", "V-1")));
+  ASSERT_OK(apply(0, "Smith", "V-1"));
   bool done = false;
   records.SetBeforeRecordsLock([&] {
     if (done) return;
@@ -522,7 +457,7 @@ TEST_F(PgTest, AWriteByOtherSqlAfterThePlanIsPlannedAgain) {
                     "UPDATE persons SET last_name = 'Brown', last_name_folded = 'brown',"
                     " src_seq = 1000000 WHERE id = (SELECT id FROM patients WHERE mrn = 'M-1')"));
   });
-  auto moved = apply(1, row(2, "Green", "V-2"));
+  auto moved = apply(1, "Green", "V-2");
   ASSERT_OK(moved);
   EXPECT_TRUE(done);
   EXPECT_EQ(moved->patients_unchanged, 1);  // Green (task 1, row 2) is older
@@ -549,14 +484,7 @@ TEST_F(PgTest, ABatchThatWritesNothingDoesNotWaitForTheCountersRow) {
   ASSERT_OK(older);
   ASSERT_OK(newer);
   auto apply = [&](const ports::TaskRecord& task, std::int64_t from, std::string last) {
-    ports::BatchInput batch;
-    batch.task_id = task.task_id;
-    batch.task_seq = task.seq;
-    batch.rows_done_before = from;
-    batch.rows_done_after = from + 1;
-    batch.rows = {domain::RowInput{
-        from + 1, {"M-1", "Ann", std::move(last), "1990-02-14", "V-1", "2024-01-01", "Checkup"}}};
-    return records.ApplyBatch(batch);
+    return ApplyRows(records, task, from, {EarlyLoadRow(from + 1, "M-1", std::move(last), "V-1")});
   };
   ASSERT_OK(apply(*newer, 0, "Brown"));  // newer:1
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "adapters/contract/early_load_scenario.hpp"
 #include "adapters/contract/test_util.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
 #include "adapters/sqlite/sqlite_record_store.hpp"
@@ -24,12 +25,6 @@ using sqlite::SqliteTaskStore;
 constexpr std::string_view kRenameBehindIntake =
     "UPDATE persons SET last_name = 'Brown', last_name_folded = 'brown', src_seq = 1000000"
     " WHERE id = (SELECT id FROM patients WHERE mrn = 'M-1')";
-
-domain::RowInput Row(std::int64_t n, std::string mrn, std::string last, std::string visit) {
-  return domain::RowInput{n,
-                          {std::move(mrn), "Ann", std::move(last), "1990-02-14", std::move(visit),
-                           "2024-01-01", "Checkup"}};
-}
 
 class SqliteEarlyLoadTest : public ::testing::Test {
  protected:
@@ -53,27 +48,6 @@ class SqliteEarlyLoadTest : public ::testing::Test {
     return task ? *task : ports::TaskRecord{};
   }
 
-  static Result<domain::TaskCounters> Apply(SqliteRecordStore& store, const ports::TaskRecord& task,
-                                            std::int64_t from, std::vector<domain::RowInput> rows) {
-    ports::BatchInput batch;
-    batch.task_id = task.task_id;
-    batch.task_seq = task.seq;
-    batch.rows_done_before = from;
-    batch.rows_done_after = rows.back().row;
-    batch.rows = std::move(rows);
-    return store.ApplyBatch(batch);
-  }
-
-  std::vector<std::string> LastNames() {
-    std::vector<std::string> out;
-    auto page = records_->ListPatients({}, 1, 10);
-    EXPECT_TRUE(page.has_value()) << Describe(page);
-    if (page) {
-      for (const auto& p : page->patients) out.push_back(p.person.last_name);
-    }
-    return out;
-  }
-
   // Runs `between` once, after the next early load and before its write transaction; counts
   // early loads.
   void Between(std::function<void()> between) {
@@ -92,40 +66,14 @@ class SqliteEarlyLoadTest : public ::testing::Test {
   int early_loads_ = 0;
 };
 
-// A batch of the same store commits in between (two workers of one process): the early load is
-// kept, and the rows naming that batch's MRNs or visit numbers are loaded again. Without that the
-// batch below plans on Smith at newer:1 and overwrites Brown (newest:1) with Green (newer:3),
-// creates M-3 a second time and inserts V-3 again. Loading everything again would pass too, but
-// then the next batch would not load early (the last count).
+// A batch of the same store commits in between (two workers of one process):
+// early_load_scenario.hpp.
 TEST_F(SqliteEarlyLoadTest, OwnBatchesInBetweenAreLoadedAgainByKey) {
   auto newer = Task("t-newer");
   auto newest = Task("t-newest");
-  ASSERT_OK(
-      Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1"), Row(2, "M-2", "Jones", "V-2")}));
-  Between([&] {
-    auto inner =
-        Apply(*records_, newest, 0, {Row(1, "M-1", "Brown", "V-1"), Row(2, "M-3", "Lee", "V-3")});
-    EXPECT_TRUE(inner.has_value()) << Describe(inner);
-  });
-  auto outer = Apply(*records_, newer, 2,
-                     {Row(3, "M-1", "Green", "V-1"), Row(4, "M-2", "Jonas", "V-2"),
-                      Row(5, "M-3", "Park", "V-4"), Row(6, "M-4", "Kim", "V-3")});
-  ASSERT_OK(outer);
-  EXPECT_EQ(early_loads_, 2);
-  // The task's totals: Smith and Jones created; Green older than Brown, unchanged; Jonas updated;
-  // Park older than Lee, unchanged, though its visit V-4 is new, for the patient the inner batch
-  // created; Kim's V-3 is Lee's: rejected, nothing of it written (loaded again by its visit
-  // number, or it would be inserted twice).
-  EXPECT_EQ(outer->patients_created, 2);
-  EXPECT_EQ(outer->patients_updated, 1);
-  EXPECT_EQ(outer->patients_unchanged, 2);
-  EXPECT_EQ(outer->visits_created, 3);
-  EXPECT_EQ(outer->visits_unchanged, 2);
-  EXPECT_EQ(outer->error_count, 1);
-  EXPECT_EQ(LastNames(), (std::vector<std::string>{"Brown", "Jonas", "Lee"}));
-
-  ASSERT_OK(Apply(*records_, newer, 6, {Row(7, "M-2", "Jonas", "V-2")}));
-  EXPECT_EQ(early_loads_, 3);  // the refreshed early load was not wasted
+  ExpectOwnBatchesInBetweenAreLoadedAgainByKey(
+      *records_, [&](std::function<void()> hook) { records_->SetAfterEarlyLoad(std::move(hook)); },
+      newer, newest);
 }
 
 // Another process's batch in between: everything is loaded again (Brown kept), and the next batch
@@ -136,19 +84,19 @@ TEST_F(SqliteEarlyLoadTest, AnotherProcessesBatchInBetweenMeansLoadingEverything
   SqliteRecordStore other(other_db);
   auto newer = Task("t-newer");
   auto newest = Task("t-newest");
-  ASSERT_OK(Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1")}));
+  ASSERT_OK(ApplyRows(*records_, newer, 0, {EarlyLoadRow(1, "M-1", "Smith", "V-1")}));
   Between([&] {
-    auto inner = Apply(other, newest, 0, {Row(1, "M-1", "Brown", "V-1")});
+    auto inner = ApplyRows(other, newest, 0, {EarlyLoadRow(1, "M-1", "Brown", "V-1")});
     EXPECT_TRUE(inner.has_value()) << Describe(inner);
   });
-  auto outer = Apply(*records_, newer, 1, {Row(2, "M-1", "Green", "V-2")});
+  auto outer = ApplyRows(*records_, newer, 1, {EarlyLoadRow(2, "M-1", "Green", "V-2")});
   ASSERT_OK(outer);
   EXPECT_EQ(outer->patients_unchanged, 1);  // Green (newer:2) is older than Brown (newest:1)
-  EXPECT_EQ(LastNames(), std::vector<std::string>{"Brown"});
+  EXPECT_EQ(LastNamesOf(*records_), std::vector<std::string>{"Brown"});
   const int early = early_loads_;
-  ASSERT_OK(Apply(*records_, newer, 2, {Row(3, "M-1", "Grey", "V-3")}));
+  ASSERT_OK(ApplyRows(*records_, newer, 2, {EarlyLoadRow(3, "M-1", "Grey", "V-3")}));
   EXPECT_EQ(early_loads_, early);  // after a wasted early load, none
-  ASSERT_OK(Apply(*records_, newer, 3, {Row(4, "M-1", "Gray", "V-4")}));
+  ASSERT_OK(ApplyRows(*records_, newer, 3, {EarlyLoadRow(4, "M-1", "Gray", "V-4")}));
   EXPECT_EQ(early_loads_, early + 1);  // and then again
 }
 
@@ -159,8 +107,9 @@ TEST_F(SqliteEarlyLoadTest, AnotherProgramsWriteInBetweenIsNoticed) {
   auto other_db = OpenAgain();
   ASSERT_NE(other_db, nullptr);
   auto newer = Task("t-newer");
-  ASSERT_OK(Apply(*records_, newer, 0, {Row(1, "M-1", "Smith", "V-1")}));
-  ASSERT_OK(Apply(*records_, newer, 1, {Row(2, "M-2", "Jones", "V-2")}));  // the writer is warm
+  ASSERT_OK(ApplyRows(*records_, newer, 0, {EarlyLoadRow(1, "M-1", "Smith", "V-1")}));
+  ASSERT_OK(ApplyRows(*records_, newer, 1,
+                      {EarlyLoadRow(2, "M-2", "Jones", "V-2")}));  // the writer is warm
   Between([&] {
     auto renamed = other_db->Write([](Connection& conn) -> Status {
       return conn.Exec(kRenameBehindIntake, "rename behind Intake");
@@ -170,10 +119,10 @@ TEST_F(SqliteEarlyLoadTest, AnotherProgramsWriteInBetweenIsNoticed) {
     // batch's own write transaction must still know.
     Task("t-meanwhile");
   });
-  auto outer = Apply(*records_, newer, 2, {Row(3, "M-1", "Green", "V-3")});
+  auto outer = ApplyRows(*records_, newer, 2, {EarlyLoadRow(3, "M-1", "Green", "V-3")});
   ASSERT_OK(outer);
   EXPECT_EQ(outer->patients_unchanged, 1);
-  EXPECT_EQ(LastNames(), (std::vector<std::string>{"Brown", "Jones"}));
+  EXPECT_EQ(LastNamesOf(*records_), (std::vector<std::string>{"Brown", "Jones"}));
 }
 
 }  // namespace
