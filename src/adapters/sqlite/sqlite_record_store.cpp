@@ -332,13 +332,11 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
       since = write_log_.Between(early_version, *version);
     }
     early_wasted = load_early && !since;
-    domain::ExistingState loaded;
+    // `early` is brought up to `version` in place: a retried attempt starts from there.
     if (since) {
-      // In place: a retried attempt refreshes the same rows again, from a newer version.
       auto refreshed = Refresh(batch.rows, *since, early,
                                [&](const auto& named) { return LoadExisting(conn, named); });
       if (!refreshed) return refreshed.error();
-      early_version = *version;
       spdlog::debug("sqlite: task {} batch loaded before the writer, {} of {} rows again",
                     batch.task_id, *refreshed, batch.rows.size());
     } else {
@@ -350,9 +348,10 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
       }
       auto full = LoadExisting(conn, batch.rows);
       if (!full) return full.error();
-      loaded = std::move(*full);
+      early = std::move(*full);
     }
-    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, since ? early : loaded);
+    early_version = *version;
+    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, early);
     if (auto written = WritePlan(conn, plan); !written) return written.error();
     if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
     if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
