@@ -34,7 +34,7 @@ constexpr std::string_view kSelectCounters =
     "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
     " (SELECT value FROM counters WHERE name = 'data_version'),"
     " (SELECT COALESCE(MAX(id), 0) FROM patients),"
-    " (SELECT value FROM counters WHERE name = 'search_version')";
+    " COALESCE((SELECT search_version FROM search_state WHERE id = 1), -1)";
 // The unfiltered page: its ids from the primary key alone, then their rows.
 constexpr std::string_view kSelectUnfilteredPage =
     "SELECT p.id, p.mrn, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"

@@ -22,7 +22,7 @@
 // patient_search off the load's path.
 //
 // Filters: LIKE '%needle%' on folded columns (domain::FoldCase), with '%', '_' and '\' escaped so
-// they match literally. Persons with version <= counters.search_version are looked up in
+// they match literally. Persons with version <= search_state.search_version are looked up in
 // patient_search (GIN pg_trgm indexes; needles of 3+ characters); newer ones, which the syncer has
 // not copied yet, by their own folded columns (an index range on persons.version): the result is
 // exact whether or not the syncer keeps up. Only the filters given appear in the SQL, which is

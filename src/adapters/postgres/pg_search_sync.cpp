@@ -8,9 +8,11 @@ namespace {
 // Serializes rounds per schema, across processes (two-key advisory lock: class, schema hash).
 constexpr std::string_view kLockSearch =
     "SELECT pg_advisory_xact_lock(1769236332, hashtext(COALESCE(current_schema()::text, '')))";
+// No search_state row (unlogged, migration 006: emptied with patient_search after a crash) is -1:
+// nothing indexed, persons of version 0 included.
 constexpr std::string_view kSelectVersions =
     "SELECT (SELECT value FROM counters WHERE name = 'data_version'),"
-    " (SELECT value FROM counters WHERE name = 'search_version')";
+    " COALESCE((SELECT search_version FROM search_state WHERE id = 1), -1)";
 constexpr std::string_view kUpsertSearch =
     "INSERT INTO patient_search (id, mrn_folded, first_name_folded, last_name_folded)"
     " SELECT pe.id, p.mrn_folded, pe.first_name_folded, pe.last_name_folded"
@@ -21,7 +23,8 @@ constexpr std::string_view kUpsertSearch =
     " WHERE (patient_search.first_name_folded, patient_search.last_name_folded)"
     " IS DISTINCT FROM (excluded.first_name_folded, excluded.last_name_folded)";
 constexpr std::string_view kSetSearchVersion =
-    "UPDATE counters SET value = $1 WHERE name = 'search_version'";
+    "INSERT INTO search_state (id, search_version) VALUES (1, $1)"
+    " ON CONFLICT (id) DO UPDATE SET search_version = excluded.search_version";
 
 }  // namespace
 

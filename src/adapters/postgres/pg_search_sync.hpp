@@ -1,8 +1,9 @@
 // PgSearchSync: keeps patient_search (the pg_trgm GIN indexes of the substring filters, migration
 // 003) in step with persons, off the load's path. ApplyBatch stamps every person it writes with the
 // batch's data_version and then Nudges; a thread of this object copies the persons newer than
-// counters.search_version into patient_search and moves search_version up, in its own transaction
-// on its own pooled connection, so the GIN work runs beside the next batch instead of inside it.
+// search_state.search_version into patient_search and moves search_version up, in its own
+// transaction on its own pooled connection, so the GIN work runs beside the next batch instead of
+// inside it.
 //
 // A round (CatchUp): under the schema's search advisory lock (syncers in every process take turns),
 // read data_version D and search_version W; upsert the persons with W < version <= D; set
@@ -14,7 +15,9 @@
 //
 // A process that dies between a batch and its round leaves rows behind: the next round in any
 // process (after a batch, or nudged by a read that saw search_version < data_version) takes them.
-// A failed round is retried after kRetryDelay. Thread-safe; the destructor Stops.
+// Both tables are UNLOGGED (migration 006), so a server crash empties them: no search_state row is
+// W = -1, and the next round copies every person again. A failed round is retried after
+// kRetryDelay. Thread-safe; the destructor Stops.
 #pragma once
 
 #include <chrono>
