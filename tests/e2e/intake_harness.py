@@ -527,12 +527,22 @@ class ProcessTestCase(unittest.TestCase):
         return p
 
     def run(self, result=None):
-        before = len(result.failures) + len(result.errors) if result is not None else 0
-        out = super().run(result)
-        if result is not None and len(result.failures) + len(result.errors) > before:
+        self._result = result
+        self._failed_before = _failure_count(result)
+        return super().run(result)
+
+    def doCleanups(self):
+        # Before the cleanups remove the processes' folders (and their logs) with them.
+        result = getattr(self, "_result", None)
+        if result is not None and _failure_count(result) > self._failed_before:
             for p in getattr(self, "_procs", []):
                 sys.stderr.write("\n[log]\n%s\n" % p.log_text())
-        return out
+        self._result = None
+        return super().doCleanups()
+
+
+def _failure_count(result):
+    return len(result.failures) + len(result.errors) if result is not None else 0
 
 
 class ServerTestCase(unittest.TestCase):
