@@ -49,6 +49,20 @@ inline std::vector<std::string> LastNamesOf(ports::RecordStore& store) {
   return out;
 }
 
+// The last names of the patients whose last name contains `needle` (first page of 100), checking
+// that the page's total agrees.
+inline std::vector<std::string> LastNamesMatching(ports::RecordStore& store, std::string needle) {
+  ports::PatientFilter filter;
+  filter.last_name = std::move(needle);
+  std::vector<std::string> out;
+  auto page = store.ListPatients(filter, 1, 100);
+  EXPECT_TRUE(page.has_value()) << Describe(page);
+  if (!page) return out;
+  for (const auto& p : page->patients) out.push_back(p.person.last_name);
+  EXPECT_EQ(page->total, static_cast<std::int64_t>(out.size()));
+  return out;
+}
+
 // `newer` was created before `newest`; `set_hook` installs the store's after-early-load hook.
 inline void ExpectOwnBatchesInBetweenAreLoadedAgainByKey(
     ports::RecordStore& store, const std::function<void(std::function<void()>)>& set_hook,

@@ -252,15 +252,7 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
                              "2024-01-01", "Checkup"}};
   };
   auto last_names = [&](std::string needle) {
-    ports::PatientFilter filter;
-    filter.last_name = std::move(needle);
-    auto page = records.ListPatients(filter, 1, 100);
-    EXPECT_TRUE(page.has_value()) << Describe(page);
-    std::vector<std::string> out;
-    if (!page) return out;
-    for (const auto& p : page->patients) out.push_back(p.person.last_name);
-    EXPECT_EQ(page->total, static_cast<std::int64_t>(out.size()));
-    return out;
+    return LastNamesMatching(records, std::move(needle));
   };
   auto indexed = [&] {
     return Column(*db, "SELECT last_name_folded FROM patient_search ORDER BY id");
@@ -348,15 +340,7 @@ TEST_F(PgTest, AnEmptiedSearchIndexIsRebuiltAndFiltersStayExactMeanwhile) {
   ASSERT_OK(records.ApplyBatch(batch));
   ASSERT_OK(records.search_sync().CatchUp());
   auto last_names = [&](std::string needle) {
-    ports::PatientFilter filter;
-    filter.last_name = std::move(needle);
-    auto page = records.ListPatients(filter, 1, 100);
-    EXPECT_TRUE(page.has_value()) << Describe(page);
-    V out;
-    if (!page) return out;
-    for (const auto& p : page->patients) out.push_back(p.person.last_name);
-    EXPECT_EQ(page->total, static_cast<std::int64_t>(out.size()));
-    return out;
+    return LastNamesMatching(records, std::move(needle));
   };
   auto indexed = [&] {
     return Column(*db, "SELECT last_name_folded FROM patient_search ORDER BY last_name_folded");
