@@ -532,9 +532,13 @@ class ProcessTestCase(unittest.TestCase):
         return super().run(result)
 
     def doCleanups(self):
-        # Before the cleanups remove the processes' folders (and their logs) with them.
+        # Before the cleanups remove the processes' folders (and their logs) with them. Python
+        # 3.11 has recorded a failure in the result by now; before 3.11 only the test's outcome
+        # knows (unittest's private _outcome, hence the getattr defaults).
         result = getattr(self, "_result", None)
-        if result is not None and _failure_count(result) > self._failed_before:
+        outcome = getattr(self, "_outcome", None)
+        failed = result is not None and _failure_count(result) > self._failed_before
+        if failed or not getattr(outcome, "success", True):
             for p in getattr(self, "_procs", []):
                 sys.stderr.write("\n[log]\n%s\n" % p.log_text())
         self._result = None

@@ -304,6 +304,32 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
             V{"t"});
 }
 
+// Migration 006 on a database that has a search index: the watermark moves from counters into
+// search_state, the copied rows stay, and both tables become unlogged (the state before it is
+// rebuilt here by hand from a migrated schema, with the watermark ahead of 0).
+TEST_F(PgTest, MigrationSixMovesTheWatermarkAndKeepsTheIndex) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  using V = std::vector<std::string>;
+  ASSERT_OK(Write(*db,
+                  "INSERT INTO patients (mrn, mrn_folded) VALUES ('M-1', 'm-1');"
+                  " INSERT INTO patient_search SELECT id, 'm-1', 'ann', 'smith' FROM patients;"
+                  " DROP TABLE search_state;"
+                  " INSERT INTO counters (name, value) VALUES ('search_version', 41);"
+                  " ALTER TABLE patient_search SET LOGGED;"
+                  " DELETE FROM schema_migrations WHERE version = 6"));
+  ASSERT_EQ(*db->SchemaVersion(), 5);
+  ASSERT_OK(db->Migrate());
+  EXPECT_EQ(*db->SchemaVersion(), 6);
+  EXPECT_EQ(Column(*db, "SELECT search_version FROM search_state"), V{"41"});
+  EXPECT_EQ(Column(*db, "SELECT COUNT(*) FROM counters WHERE name = 'search_version'"), V{"0"});
+  EXPECT_EQ(Column(*db, "SELECT last_name_folded FROM patient_search"), V{"smith"});
+  EXPECT_EQ(Column(*db,
+                   "SELECT string_agg(relpersistence::text, '') FROM pg_class"
+                   " WHERE oid IN ('patient_search'::regclass, 'search_state'::regclass)"),
+            V{"uu"});
+}
+
 // patient_search and its watermark are UNLOGGED (migration 006): after a crash PostgreSQL empties
 // both, as the TRUNCATE here does. Filters stay exact meanwhile (every person is then checked by
 // its own columns), and the next round copies everyone again, persons written before migration
