@@ -82,7 +82,7 @@ def _pg_url_with_db(db):
     return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, u.fragment))
 
 
-def _psql(url, sql):
+def psql(url, sql):
     out = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-F", "\x1f", "-c", sql],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     if out.returncode != 0:
@@ -91,7 +91,7 @@ def _psql(url, sql):
 
 
 def _create_database(name):
-    _psql(PG_URL, 'CREATE DATABASE "%s"' % name)
+    psql(PG_URL, 'CREATE DATABASE "%s"' % name)
     return _pg_url_with_db(name)
 
 
@@ -108,7 +108,7 @@ def query_rows(data_dir, sql):
     # column order; the queries name distinct columns).
     import json
     wrapped = "SELECT row_to_json(q)::text FROM (%s) q" % sql
-    text = _psql(env_for(data_dir)["DATABASE_URL"], wrapped)
+    text = psql(env_for(data_dir)["DATABASE_URL"], wrapped)
     return [tuple(None if x is None else str(x) for x in json.loads(line).values())
             for line in text.splitlines() if line]
 

@@ -105,13 +105,8 @@ class PgCrashRecoveryTest(ProcessTestCase):
                        stderr=subprocess.DEVNULL, timeout=120)
 
     # -- PostgreSQL --------------------------------------------------------------------------------
-    def psql(self, sql, timeout=30):
-        out = subprocess.run([os.path.join(PG_BIN, "psql"), "-X", self.pg_url, "-v",
-                              "ON_ERROR_STOP=1", "-qAt", "-c", sql], env=_pg_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        if out.returncode != 0:
-            raise AssertionError("psql failed: %s" % out.stderr.decode("utf-8", "replace")[-500:])
-        return out.stdout.decode("utf-8").strip()
+    def psql(self, sql):
+        return backends.psql(self.pg_url, sql).strip()
 
     def psql_int(self, sql):
         return int(self.psql(sql))

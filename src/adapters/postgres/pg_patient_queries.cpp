@@ -30,6 +30,7 @@ constexpr std::string_view kSelectPageByIdRange =
     " COALESCE(pe.birth_date, '')"
     " FROM patients p LEFT JOIN persons pe ON pe.id = p.id"
     " WHERE p.id > $2 AND p.id <= $2 + $1 ORDER BY p.id";
+// The search watermark as the syncer reads it (pg_search_sync.cpp): no row is -1.
 constexpr std::string_view kSelectCounters =
     "SELECT (SELECT value FROM counters WHERE name = 'patients'),"
     " (SELECT value FROM counters WHERE name = 'data_version'),"
