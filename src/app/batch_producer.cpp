@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,12 @@ ProducerEnd FailEnd(std::string reason) {
   return ProducerEnd{ProducerEnd::Kind::kFail, std::move(reason), {}};
 }
 
+// The object is shorter than what Intake wrote: worth a retry (and, retries exhausted, the reason).
+ProducerEnd Incomplete(const std::string& what) {
+  return ProducerEnd{
+      ProducerEnd::Kind::kTransient, {}, Unavailable("CSV object " + what + ": it is incomplete")};
+}
+
 }  // namespace
 
 // Turns CSV rows into batches: the header, then per data row mapping, validation and the
@@ -24,8 +31,9 @@ class BatchProducer::Parser {
  public:
   explicit Parser(const ProducerSettings& settings) : s_(settings) {}
 
-  // Takes one parsed CSV row. A ProducerEnd when the stream cannot go on (bad header).
-  std::optional<ProducerEnd> OnRow(std::vector<std::string>& row, bool unterminated);
+  // Takes one parsed CSV row. A ProducerEnd when the stream cannot go on (bad header, a row
+  // beyond the expected ones).
+  std::optional<ProducerEnd> OnRow(std::vector<std::string>& row);
   bool BatchFull() const { return rows_in_batch_ >= s_.batch_rows; }
   bool has_header() const { return header_.has_value(); }
   // Hands over the batch so far (possibly empty), covering every row seen.
@@ -56,18 +64,18 @@ std::optional<ProducerEnd> BatchProducer::Parser::OnHeader(const std::vector<std
   return std::nullopt;
 }
 
-std::optional<ProducerEnd> BatchProducer::Parser::OnRow(std::vector<std::string>& row,
-                                                        bool unterminated) {
+std::optional<ProducerEnd> BatchProducer::Parser::OnRow(std::vector<std::string>& row) {
   if (!header_) return OnHeader(row);
   const std::int64_t number = ++row_number_;
+  if (number > s_.expected_rows) {
+    return FailEnd("CSV object holds more rows than the " + std::to_string(s_.expected_rows) +
+                   " the task received: it changed after upload");
+  }
   if (number <= s_.rows_done) return std::nullopt;  // committed by an earlier run
   ++rows_in_batch_;
   problems_.clear();
   bool mapped = false;
-  if (unterminated) {
-    problems_.push_back(
-        domain::Problem{std::nullopt, "value_error", "unterminated quoted field at end of file"});
-  } else if (header_->ToRecord(row, record_, problems_)) {
+  if (header_->ToRecord(row, record_, problems_)) {
     mapped = true;
     Validate();
   }
@@ -175,9 +183,7 @@ void BatchProducer::Produce() {
   domain::CsvReader csv;
   std::vector<char> buffer(kReadChunk);
   std::vector<std::string> row;
-  const auto flush_if_full = [&]() -> bool {
-    return !parser.BatchFull() || Push(parser.TakeBatch(std::nullopt));
-  };
+  // Every row handed out here ended in a line break: the object's bytes up to there are whole.
   while (true) {
     auto read = reader_->Read(buffer.data(), buffer.size());
     if (!read) {
@@ -192,26 +198,24 @@ void BatchProducer::Produce() {
     if (*read == 0) break;
     csv.Feed(std::string_view(buffer.data(), *read));
     while (csv.Next(row)) {
-      if (auto end = parser.OnRow(row, false)) {
+      if (auto end = parser.OnRow(row)) {
         Push(std::move(*end));
         return;
       }
-      if (!flush_if_full()) return;
+      if (parser.BatchFull() && !Push(parser.TakeBatch(std::nullopt))) return;
     }
   }
   csv.Finish();
-  // One row of lookahead: only the very last row can end inside a quoted field.
-  bool have = csv.Next(row);
-  while (have) {
-    std::vector<std::string> next;
-    const bool more = csv.Next(next);
-    if (auto end = parser.OnRow(row, !more && csv.unterminated_quote())) {
-      Push(std::move(*end));
-      return;
-    }
-    if (!flush_if_full()) return;
-    row.swap(next);
-    have = more;
+  // Intake ends every row it writes with a line break, so a row that only the end of the input
+  // ends (an unterminated quoted field included) was cut off: the object is not all there yet.
+  if (csv.Next(row)) {
+    Push(Incomplete("ends inside a row"));
+    return;
+  }
+  if (parser.rows_seen() < settings_.expected_rows) {
+    Push(Incomplete("holds " + std::to_string(parser.rows_seen()) + " of the " +
+                    std::to_string(settings_.expected_rows) + " rows the task received"));
+    return;
   }
   if (!parser.has_header()) {
     Push(FailEnd("CSV has no header row"));

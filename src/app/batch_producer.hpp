@@ -26,7 +26,13 @@
 namespace intake::app {
 
 struct ProducerSettings {
-  std::string task_id;            // for log lines only
+  std::string task_id;  // for log lines only
+  // The data rows the task received (records_received): Intake wrote the object, header and
+  // exactly these rows, each ending in a line break. An object with fewer rows, or one ending
+  // inside a row, is incomplete (a store that answered before all its bytes were readable): a
+  // transient end, and the incomplete tail is never handed over. One with more rows changed after
+  // upload: the task fails before the first extra row.
+  std::int64_t expected_rows = 0;
   std::int64_t rows_done = 0;     // data rows already committed: parsed again, not handed over
   std::int64_t known_errors = 0;  // problems the task has stored already (kMaxStoredRowErrors cap)
   domain::Date today;             // the validation date (birth_date not after it)
@@ -39,8 +45,8 @@ struct ProducerSettings {
 struct ProducerEnd {
   enum class Kind {
     kComplete,   // every row handed over; the last batch carries total_records
-    kFail,       // the task fails for good: `reason` (no header, object gone)
-    kTransient,  // reading failed in a way worth a retry: `error`
+    kFail,       // the task fails for good: `reason` (no header, object gone, extra rows)
+    kTransient,  // reading failed, or the object is incomplete, in a way worth a retry: `error`
   };
   Kind kind = Kind::kComplete;
   std::string reason;

@@ -104,6 +104,7 @@ AttemptEnd TaskRun::Run() {
 AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
   ProducerSettings settings;
   settings.task_id = claimed_.task_id;
+  settings.expected_rows = task_.records_received;
   settings.rows_done = task_.rows_done;
   settings.known_errors = task_.counters.error_count;
   settings.today = UtcDate(p_.clock.Now());

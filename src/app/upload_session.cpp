@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,8 +16,8 @@ namespace {
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 // The quoting rule of domain::AppendCsvRecord, for cells that do not form a record.
-void AppendCell(std::string_view cell, std::string& out, bool leave_open = false) {
-  const bool quote = leave_open || cell.find_first_of(",\"\r\n") != std::string_view::npos ||
+void AppendCell(std::string_view cell, std::string& out) {
+  const bool quote = cell.find_first_of(",\"\r\n") != std::string_view::npos ||
                      (!cell.empty() && (cell.front() == ' ' || cell.back() == ' '));
   if (!quote) {
     out.append(cell);
@@ -27,20 +28,20 @@ void AppendCell(std::string_view cell, std::string& out, bool leave_open = false
     if (c == '"') out.push_back('"');
     out.push_back(c);
   }
-  if (!leave_open) out.push_back('"');
+  out.push_back('"');
 }
 
 // A CSV data row that cannot be mapped to a record is stored so that the worker rejects that row
-// and only that row: its cells as they came (one empty cell added if their count happens to match
-// the canonical seven, so the worker sees a row-shape problem), or, for input that ended inside a
-// quoted field, with its last field left open so the worker sees the same unterminated quote.
-void AppendUnmappedRow(std::vector<std::string>& cells, bool unterminated, std::string& out) {
-  if (!unterminated && cells.size() == domain::kFieldCount) cells.emplace_back();
+// and only that row: its cells as they came, one empty cell added if their count happens to match
+// the canonical seven, so the worker sees a row-shape problem. Like every row Intake writes, it
+// ends in a line break (the worker takes an object ending inside a row for one not yet whole).
+void AppendUnmappedRow(std::vector<std::string>& cells, std::string& out) {
+  if (cells.size() == domain::kFieldCount) cells.emplace_back();
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (i > 0) out.push_back(',');
-    AppendCell(cells[i], out, unterminated && i + 1 == cells.size());
+    AppendCell(cells[i], out);
   }
-  if (!unterminated) out.append("\r\n");
+  out.append("\r\n");
 }
 
 // Buffers canonical CSV output, hands it to the object writer in ~1 MiB pieces, and ends in
@@ -120,7 +121,7 @@ class CsvUpload : public StreamingUpload {
     if (auto alive = CheckAlive(); !alive) return alive;
     FeedReader(bytes);
     while (reader_.Next(row_)) {
-      if (auto handled = OnRow(row_, false); !handled) return handled;
+      if (auto handled = OnRow(row_); !handled) return handled;
     }
     return {};
   }
@@ -129,16 +130,14 @@ class CsvUpload : public StreamingUpload {
     if (auto alive = CheckAlive(); !alive) return alive.error();
     if (!bom_done_) reader_.Feed(head_);  // a body shorter than a BOM
     reader_.Finish();
-    // One row of lookahead: only the very last row can end inside a quoted field.
-    bool have = reader_.Next(row_);
-    while (have) {
-      std::vector<std::string> next;
-      const bool more = reader_.Next(next);
-      if (auto handled = OnRow(row_, !more && reader_.unterminated_quote()); !handled) {
-        return handled.error();
-      }
-      row_.swap(next);
-      have = more;
+    while (reader_.Next(row_)) {
+      if (auto handled = OnRow(row_); !handled) return handled.error();
+    }
+    // Malformed CSV, like an NDJSON line that is not JSON: the rest of the body after the open
+    // quote would be one cell, so the file is refused whole rather than loaded in part.
+    if (reader_.unterminated_quote()) {
+      return Fail(InvalidArgument("the body ends inside a quoted field (the row starting on line " +
+                                  std::to_string(reader_.row_start_line()) + ")"));
     }
     return Complete(rows_);
   }
@@ -159,7 +158,7 @@ class CsvUpload : public StreamingUpload {
     std::string().swap(head_);
   }
 
-  Status OnRow(std::vector<std::string>& row, bool unterminated) {
+  Status OnRow(std::vector<std::string>& row) {
     if (!header_) {
       auto header = domain::CsvHeader::Parse(row);
       if (!header) return Fail(header.error());
@@ -168,10 +167,10 @@ class CsvUpload : public StreamingUpload {
     }
     ++rows_;
     problems_.clear();
-    if (!unterminated && header_->ToRecord(row, record_, problems_)) {
+    if (header_->ToRecord(row, record_, problems_)) {
       domain::AppendCsvRecord(record_, out_);
     } else {
-      AppendUnmappedRow(row, unterminated, out_);
+      AppendUnmappedRow(row, out_);
     }
     return MaybeFlush();
   }

@@ -2,11 +2,14 @@
 // streams through, every data row is written to the object in the canonical CSV layout, and
 // Finish() commits the object and registers the task.
 //
-// Rows whose shape cannot be mapped (a CSV row with the wrong cell count, an input that ends inside
-// a quoted field) and NDJSON fields that are missing or not JSON strings are not refused here: they
-// are written so that the worker rejects exactly those rows (see upload_session.cpp; NDJSON field
-// problems go in the optional domain::kProblemsColumn column), because field and row rules are the
-// worker's job (SPEC §3).
+// Rows whose shape cannot be mapped (a CSV row with the wrong cell count) and NDJSON fields that
+// are missing or not JSON strings are not refused here: they are written so that the worker
+// rejects exactly those rows (see upload_session.cpp; NDJSON field problems go in the optional
+// domain::kProblemsColumn column), because field and row rules are the worker's job (SPEC §3).
+// Malformed input is refused whole (kInvalidArgument, nothing stored): a missing or duplicate
+// column, no data rows, a CSV body ending inside a quoted field, an NDJSON line that is not a JSON
+// object. Every row written ends in a line break, and the task's records_received is the number
+// of data rows written: the worker checks the object it reads against both.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "app/ingest_service.hpp"
 #include "app/log_capture.hpp"
 #include "app/test_util.hpp"
@@ -12,6 +18,16 @@ namespace {
 using domain::Field;
 using domain::RowError;
 using domain::TaskState;
+
+// The data rows of `csv` (the header not counted), as the upload that wrote it counted them.
+std::int64_t DataRows(std::string_view csv) {
+  domain::CsvReader reader;
+  reader.Feed(csv);
+  reader.Finish();
+  std::int64_t rows = 0;
+  for (std::vector<std::string> row; reader.Next(row);) ++rows;
+  return std::max<std::int64_t>(rows - 1, 0);
+}
 
 LoadOptions FastOptions(std::size_t batch_rows = 2) {
   LoadOptions options;
@@ -32,11 +48,14 @@ class LoadTaskTest : public ::testing::Test {
                                       options);
   }
 
-  // Stores `csv` and creates + queues its task; returns the claim.
-  ports::ClaimedTask Submit(const std::string& csv) {
+  // Stores `csv` and creates + queues its task, which received `received` rows (by default the
+  // data rows in `csv`); returns the claim.
+  ports::ClaimedTask Submit(const std::string& csv,
+                            std::optional<std::int64_t> received = std::nullopt) {
     const std::string key = "upload_" + std::to_string(++submitted) + ".csv";
     EXPECT_OK(w.objects.Put(key, csv));
-    auto task = w.tasks.CreateTask(ports::NewTask{w.ids.NewTaskId(), key, 0, w.clock.Now()});
+    auto task = w.tasks.CreateTask(
+        ports::NewTask{w.ids.NewTaskId(), key, received.value_or(DataRows(csv)), w.clock.Now()});
     EXPECT_TRUE(task);
     EXPECT_OK(w.queue.Enqueue(task->task_id));
     return Claim();
@@ -174,15 +193,46 @@ TEST_F(LoadTaskTest, ColumnsInAnyOrderAreMappedAndWrongShapedRowsRejected) {
   EXPECT_EQ(w.records.GetPatient(1)->mrn, "M1");
 }
 
-TEST_F(LoadTaskTest, UnterminatedQuoteAtEndRejectsTheLastRow) {
-  auto claimed = Submit(CsvOf({Record(1)}) + "M2,a,b,1990-01-01,V2,2024-01-01,\"open");
+// Intake ends every row it writes with a line break (a client's unterminated quote is a row error
+// of the upload: UploadedRowsOfTheWrongShapeAreRejectedByTheWorker), so an object ending inside a
+// quoted field was cut off. Retries exhausted, the task fails saying so and nothing of the cut row
+// is stored, not even as a row error.
+TEST_F(LoadTaskTest, ObjectEndingInsideAQuotedFieldIsIncompleteAndTheTaskFailsAfterRetries) {
+  auto claimed = Submit(CsvOf({Record(1)}) + "M2,a,b,1990-01-01,V2,2024-01-01,\"open\r\n", 2);
   ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
   auto task = Task(claimed);
-  EXPECT_EQ(task.counters.processed_records, 2);
-  EXPECT_EQ(task.counters.error_count, 1);
-  ASSERT_EQ(task.errors.size(), 1u);
-  EXPECT_EQ(task.errors[0].row, 2);
-  EXPECT_EQ(w.records.PatientCount(), 1u);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason,
+            "retries exhausted: CSV object ends inside a row: it is incomplete");
+  EXPECT_EQ(task.counters.processed_records, 0);
+  EXPECT_TRUE(task.errors.empty());
+  EXPECT_EQ(w.records.PatientCount(), 0u);
+  EXPECT_EQ(w.objects.Calls("Get"), 3);
+}
+
+TEST_F(LoadTaskTest, ObjectWithFewerRowsThanReceivedFailsAfterRetriesKeepingWhatItCommitted) {
+  auto claimed = Submit(CsvOf({Record(1), Record(2), Record(3)}), 5);
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason,
+            "retries exhausted: CSV object holds 3 of the 5 rows the task received: it is "
+            "incomplete");
+  EXPECT_EQ(task.rows_done, 2);  // the first batch; the third row waits for the rest
+  EXPECT_EQ(task.counters.total_records, 0);
+  EXPECT_EQ(w.records.PatientCount(), 2u);
+}
+
+TEST_F(LoadTaskTest, ObjectWithMoreRowsThanReceivedFailsBeforeTheFirstExtraRow) {
+  auto claimed = Submit(CsvOf({Record(1), Record(2), Record(3), Record(4)}), 3);
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  auto task = Task(claimed);
+  EXPECT_EQ(task.state, TaskState::kFailure);
+  EXPECT_EQ(task.failure_reason,
+            "CSV object holds more rows than the 3 the task received: it changed after upload");
+  EXPECT_EQ(w.objects.Calls("Get"), 1);  // not worth a retry
+  EXPECT_EQ(task.rows_done, 2);
+  EXPECT_FALSE(w.records.GetPatient(4));
 }
 
 TEST_F(LoadTaskTest, SmallReadsGiveTheSameResult) {
@@ -218,14 +268,15 @@ TEST_F(LoadTaskTest, FinishedTaskIsNotRunAgain) {
   EXPECT_TRUE(w.records.AppliedBatches().empty());
 }
 
-// Runs FiveRecords() uninterrupted in a separate world: the reference for resume tests.
-std::pair<fakes::FakeRecordStore::Tables, domain::TaskCounters> Uninterrupted() {
+// Runs `csv` uninterrupted in a separate world: the reference for resume tests.
+std::pair<fakes::FakeRecordStore::Tables, domain::TaskCounters> Uninterrupted(
+    const std::string& csv = CsvOf(FiveRecords())) {
   FakeWorld ref;
   LoadTask load(ref.objects, ref.records, ref.tasks, ref.queue, ref.clock, ref.metrics,
                 FastOptions());
-  EXPECT_OK(ref.objects.Put("upload_1.csv", CsvOf(FiveRecords())));
-  auto task =
-      ref.tasks.CreateTask(ports::NewTask{ref.ids.NewTaskId(), "upload_1.csv", 0, ref.clock.Now()});
+  EXPECT_OK(ref.objects.Put("upload_1.csv", csv));
+  auto task = ref.tasks.CreateTask(
+      ports::NewTask{ref.ids.NewTaskId(), "upload_1.csv", DataRows(csv), ref.clock.Now()});
   EXPECT_OK(ref.queue.Enqueue(task->task_id));
   auto claimed = ref.queue.Claim("ref", std::chrono::milliseconds(0));
   EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
@@ -384,17 +435,19 @@ TEST_F(LoadTaskTest, UploadedRowsOfTheWrongShapeAreRejectedByTheWorker) {
       "mrn,first_name,last_name,birth_date,visit_account_number,visit_date,reason,extra\n"
       "M1,A,B,1990-01-01,V1,2024-01-01,R,x\n"
       "1,2,3,4,5,6,7\n"
-      "M3,A,B,1990-01-01,V3,2024-01-01,\"open"));
+      "M3,A,B,1990-01-01,V3,2024-01-01,R,x,y\n"
+      "M4,A,B,1990-01-01,V4,2024-01-01,R,x"));
   auto receipt = (*session)->Finish();
   ASSERT_OK(receipt);
   EXPECT_EQ(Run(Claim()), LoadOutcome::kFinished);
   auto task = w.tasks.Task(receipt->task_id).value();
-  EXPECT_EQ(task.counters.processed_records, 3);
+  EXPECT_EQ(task.state, TaskState::kSuccess);
+  EXPECT_EQ(task.counters.processed_records, 4);
   EXPECT_EQ(task.counters.error_count, 2);
   ASSERT_EQ(task.errors.size(), 2u);
   EXPECT_EQ(task.errors[0].row, 2);
   EXPECT_EQ(task.errors[1].row, 3);
-  EXPECT_EQ(w.records.PatientCount(), 1u);
+  EXPECT_EQ(w.records.PatientCount(), 2u);
 }
 
 // One NDJSON line for Record(i) with some members replaced by raw JSON text (nullptr: left out).
@@ -529,6 +582,73 @@ TEST_F(LoadTaskTest, ClientCsvColumnNamedLikeTheProblemsColumnIsIgnored) {
   EXPECT_EQ(task.counters.error_count, 0);
   EXPECT_TRUE(task.errors.empty());
   EXPECT_EQ(w.records.PatientCount(), 2u);
+}
+
+// Five patients, one row each: every prefix of a run of them is a subset of the whole run.
+std::vector<domain::VisitRecord> DistinctRecords() {
+  return {Record(1), Record(2), Record(3), Record(4), Record(5)};
+}
+
+// What the object store served a task cut at `cut` bytes for `gets` reads.
+struct CutRun {
+  ports::TaskRecord task;
+  fakes::FakeRecordStore::Tables tables;
+  int gets = 0;
+};
+
+CutRun RunCut(const std::string& csv, std::size_t cut, int gets) {
+  FakeWorld world;
+  LoadTask load(world.objects, world.records, world.tasks, world.queue, world.clock, world.metrics,
+                FastOptions());
+  EXPECT_OK(world.objects.Put("upload.csv", csv));
+  auto task = world.tasks.CreateTask(
+      ports::NewTask{world.ids.NewTaskId(), "upload.csv", DataRows(csv), world.clock.Now()});
+  EXPECT_OK(world.queue.Enqueue(task->task_id));
+  world.objects.ServeTruncated(cut, gets);
+  auto claimed = world.queue.Claim("cut", std::chrono::milliseconds(0));
+  EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
+  return {world.tasks.Task(task->task_id).value(), world.records.Snapshot(),
+          world.objects.Calls("Get")};
+}
+
+// A store may answer a write before all of the object is readable (s3rver can). Wherever the
+// first read is cut, the retry reads it whole and the end state is that of an uncut run.
+TEST(LoadTaskCutObject, ObjectServedCutAtAnyByteIsReadAgainAndLoadsLikeAWholeOne) {
+  const std::string csv = CsvOf(DistinctRecords());
+  const auto [want_tables, want_counters] = Uninterrupted(csv);
+  for (std::size_t cut = 0; cut < csv.size(); ++cut) {
+    SCOPED_TRACE("cut at byte " + std::to_string(cut));
+    const CutRun run = RunCut(csv, cut, 1);
+    EXPECT_EQ(run.task.state, TaskState::kSuccess);
+    EXPECT_EQ(run.tables, want_tables);
+    EXPECT_EQ(run.task.counters, want_counters);
+    EXPECT_TRUE(run.task.errors.empty());
+    // Only the final LF missing: every byte of every row is there, and the first read is enough.
+    EXPECT_EQ(run.gets, cut == csv.size() - 1 ? 1 : 2);
+  }
+}
+
+// Cut for good: the task fails with the reason after its retries, and what it committed is the
+// whole rows before the cut, as the uncut run stored them: no cut-off value, no row error.
+TEST(LoadTaskCutObject, ObjectCutForGoodFailsTheTaskAndStoresOnlyWholeRows) {
+  const std::string csv = CsvOf(DistinctRecords());
+  const auto [want_tables, want_counters] = Uninterrupted(csv);
+  for (std::size_t cut = 0; cut + 1 < csv.size(); ++cut) {
+    SCOPED_TRACE("cut at byte " + std::to_string(cut));
+    const CutRun run = RunCut(csv, cut, 1000);
+    EXPECT_EQ(run.task.state, TaskState::kFailure);
+    ASSERT_TRUE(run.task.failure_reason);
+    EXPECT_TRUE(run.task.failure_reason->starts_with("retries exhausted: CSV object "));
+    EXPECT_TRUE(run.task.failure_reason->ends_with(": it is incomplete"));
+    EXPECT_EQ(run.task.counters.error_count, 0);
+    EXPECT_TRUE(run.task.errors.empty());
+    for (const auto& [id, patient] : run.tables.patients) {
+      EXPECT_EQ(patient, want_tables.patients.at(id)) << "patient " << id;
+    }
+    for (const auto& [id, visit] : run.tables.visits) {
+      EXPECT_EQ(visit, want_tables.visits.at(id)) << "visit " << id;
+    }
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "app/ingest_service.hpp"
 #include "app/test_util.hpp"
 
@@ -127,9 +129,39 @@ TEST_F(UploadTest, CsvShortRowThatWouldLookCanonicalIsPadded) {
   EXPECT_EQ(Stored(*receipt), std::string(kHeader) + "1,2,3,4,5,6,7,\r\n");
 }
 
-TEST_F(UploadTest, CsvUnterminatedQuoteStaysUnterminated) {
-  const std::string body = CsvOf({Record(1)}) + "2,a,b,1990-01-01,V2,2024-01-01,\"open";
-  auto receipt = Upload(UploadFormat::kCsv, body);
+// Malformed CSV is refused whole, like an NDJSON line that is not JSON: everything after the open
+// quote would be one cell. Stored, it would also be an object ending inside a row, which the
+// worker takes for one not yet whole.
+TEST_F(UploadTest, CsvEndingInsideAQuotedFieldIsRefusedWholeNamingTheLine) {
+  const std::string body =
+      CsvOf({Record(1)}) + "2,a,b,1990-01-01,V2,2024-01-01,\"open\r\nmore,\"\"\r\n";
+  for (std::size_t chunk : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    auto receipt = Upload(UploadFormat::kCsv, body, chunk);
+    ASSERT_FALSE(receipt);
+    EXPECT_EQ(receipt.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(receipt.error().message,
+              "the body ends inside a quoted field (the row starting on line 3)");
+    ExpectNothingStored();
+  }
+}
+
+TEST_F(UploadTest, CsvHeaderEndingInsideAQuotedFieldIsRefused) {
+  auto receipt = Upload(UploadFormat::kCsv,
+                        "mrn,first_name,last_name,birth_date,visit_account_number,visit_date,"
+                        "\"reason");
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(receipt.error().message,
+            "the body ends inside a quoted field (the row starting on line 1)");
+  ExpectNothingStored();
+}
+
+// Every row Intake stores ends in a line break, the last one of a body that had none included.
+TEST_F(UploadTest, CsvLastRowWithoutALineBreakIsStoredEndingInOne) {
+  const std::string body = CsvOf({Record(1), Record(2)});
+  const std::string cut = body.substr(0, body.size() - 2);  // no CRLF after the last row
+  auto receipt = Upload(UploadFormat::kCsv, cut);
   ASSERT_OK(receipt);
   EXPECT_EQ(receipt->records_received, 2);
   EXPECT_EQ(Stored(*receipt), body);

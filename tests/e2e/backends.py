@@ -133,14 +133,14 @@ def _sign(key, msg):
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
-def _s3_request(method, path, query=""):
+def _s3_request(method, path, query="", body=b""):
     """A SigV4-signed request to the test S3 server; returns (status, body bytes)."""
     u = urllib.parse.urlsplit(S3_URL)
     host = u.netloc
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = now.strftime("%Y%m%d")
-    payload = hashlib.sha256(b"").hexdigest()
+    payload = hashlib.sha256(body).hexdigest()
     canonical_query = "&".join(sorted(p for p in query.split("&") if p))
     headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": amz_date}
     signed = ";".join(sorted(headers))
@@ -159,7 +159,7 @@ def _s3_request(method, path, query=""):
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     try:
         conn.request(method, path + ("?" + canonical_query if canonical_query else ""),
-                     headers=headers)
+                     body=body if body else None, headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
@@ -210,6 +210,21 @@ def object_keys(data_dir, bucket=None):
         if "<IsTruncated>true</IsTruncated>" not in text or not m:
             return keys
         token = m.group(1)
+
+
+def put_object(data_dir, key, data, bucket=None):
+    """Replaces (or creates) an object with `data`."""
+    if is_embedded():
+        path = os.path.join(data_dir, "objects", bucket or BUCKET, key)
+        tmp = path + ".e2e-tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return
+    status, _ = _s3_request("PUT", "/%s/%s" % (_bucket(data_dir, bucket),
+                                                urllib.parse.quote(key, safe="/-_.~")), body=data)
+    if status != 200:
+        raise AssertionError("S3 PUT answered %d" % status)
 
 
 def delete_object(data_dir, key, bucket=None):

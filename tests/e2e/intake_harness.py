@@ -450,6 +450,9 @@ class IntakeProcess:
     def object_count(self):
         return len(backends.object_keys(self.data_dir))
 
+    def put_object(self, csv_filename, data):
+        backends.put_object(self.data_dir, csv_filename, data)
+
     def delete_object(self, csv_filename):
         backends.delete_object(self.data_dir, csv_filename)
 

@@ -14,9 +14,9 @@ import unittest
 
 import backends
 
-from intake_harness import (IntakeProcess, ProcessTestCase, ServerTestCase, csv_bytes, free_port,
-                            make_record, make_records, ndjson_bytes, require_binary, run_cli,
-                            unique)
+from intake_harness import (IntakeProcess, ProcessTestCase, ServerTestCase, csv_bytes, diff_rows,
+                            free_port, make_record, make_records, ndjson_bytes, record_view,
+                            require_binary, run_cli, unique)
 
 UUID_ANY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -397,6 +397,45 @@ class SeparateWorkerTest(TempDirTestCase):
             w.stop()
         api.stop()
 
+
+    def test_object_read_before_it_is_whole_is_read_again_and_nothing_is_lost(self):
+        # An S3 server may answer a PUT before all of the object is readable (s3rver does); a
+        # worker that reads it then must neither load the cut-off row nor end the task short.
+        api = self.proc(args=("serve", "--no-worker"))
+        api.start()
+        prefix = unique("CUT")
+        recs = make_records(40, mrn_prefix=prefix)
+        r = api.upload(csv_bytes(recs))
+        self.assertEqual(r.status, 200, r.summary())
+        name, tid = r.json["csv_filename"], r.json["task_id"]
+        whole = api.object_bytes(name)
+        cut = whole[:len(whole) // 2]
+        self.assertFalse(cut.endswith(b"\n"), "the cut should fall inside a row")
+        api.put_object(name, cut)
+        w = self.proc(args=("worker",), data_dir=api.data_dir,
+                      env={"WORKER_CONCURRENCY": "1", "LOG_LEVEL": "info", "BATCH_ROWS": "5"})
+        w.start(wait=False)
+        w.wait_log(r"task=%s transient failure \(1/\d+\): CSV object ends inside a row: "
+                   r"it is incomplete; retrying" % re.escape(tid), timeout=60)
+        running = api.task(tid)
+        self.assertEqual(running["status"], "PROGRESS", "the whole batches before the cut load")
+        self.assertTrue(0 < running["result"]["current"] < 20, running["result"])
+        api.put_object(name, whole)
+        t = api.wait_task(tid, timeout=60)
+        self.assertEqual(t["status"], "SUCCESS")
+        res = t["result"]
+        self.assertEqual((res["total_records"], res["processed_records"], res["patients_created"],
+                          res["visits_created"], res["error_count"]), (40, 40, 40, 40, 0))
+        self.assertEqual(res["errors"], [])
+        got = sorted((record_view(p, v) for p in api.patients_by_mrn_prefix(prefix)
+                      for v in p["visits"]), key=lambda x: x["visit_account_number"])
+        want = sorted(recs, key=lambda x: x["visit_account_number"])
+        self.assertTrue(got == want, diff_rows(want, got))
+        log = w.log_text(tail=100000)
+        for rec in recs:
+            self.assertNotIn(rec["mrn"], log)
+        w.stop()
+        api.stop()
 
     def test_task_whose_object_is_gone_fails_with_a_reason(self):
         api = self.proc(args=("serve", "--no-worker"))

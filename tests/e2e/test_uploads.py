@@ -148,6 +148,14 @@ class UploadsTest(ServerTestCase):
     def test_empty_csv_is_422(self):
         self.assertRejectedUpload(b"", "text/csv")
 
+    def test_csv_ending_inside_a_quoted_field_is_422_naming_the_line_not_the_value(self):
+        recs = make_records(3)
+        data = csv_bytes(recs) + b'PHI-OPEN,A,B,1990-01-01,V-OPEN,2024-01-01,"never closed\nmore'
+        r = self.assertRejectedUpload(data, "text/csv")
+        self.assertIn("ends inside a quoted field", json.dumps(r.json["detail"]))
+        self.assertIn("line 5", json.dumps(r.json["detail"]))
+        self.assertNotIn("PHI-OPEN", r.text)
+
     def test_ndjson_upload_is_loaded(self):
         prefix = unique("ND")
         recs = make_records(12, mrn_prefix=prefix)

@@ -83,8 +83,13 @@ Result<std::unique_ptr<ports::ObjectReader>> FakeObjectStore::Get(std::string_vi
   std::lock_guard lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return NotFound("object not found");
+  std::shared_ptr<const std::string> data = it->second;
+  if (truncated_gets_ > 0) {
+    --truncated_gets_;
+    data = std::make_shared<const std::string>(data->substr(0, truncate_to_));
+  }
   return std::unique_ptr<ports::ObjectReader>(
-      std::make_unique<FakeObjectReader>(*this, it->second, max_read_));
+      std::make_unique<FakeObjectReader>(*this, std::move(data), max_read_));
 }
 
 Status FakeObjectStore::Check() { return InjectStatus("Check"); }
@@ -112,6 +117,12 @@ void FakeObjectStore::Remove(std::string_view key) {
   std::lock_guard lock(mu_);
   auto it = objects_.find(key);
   if (it != objects_.end()) objects_.erase(it);
+}
+
+void FakeObjectStore::ServeTruncated(std::size_t bytes, int gets) {
+  std::lock_guard lock(mu_);
+  truncate_to_ = bytes;
+  truncated_gets_ = gets;
 }
 
 void FakeObjectStore::SetMaxReadSize(std::size_t n) {

@@ -34,6 +34,9 @@ class FakeObjectStore : public ports::ObjectStore, public FailureInjector {
   void Remove(std::string_view key);
   // Caps the bytes one ObjectReader::Read returns (to exercise chunk boundaries); 0 = no cap.
   void SetMaxReadSize(std::size_t n);
+  // The next `gets` Get() calls read only the first `bytes` bytes of their object: what a store
+  // that acknowledged a write before all of it was readable serves (s3rver can).
+  void ServeTruncated(std::size_t bytes, int gets);
   // The largest single ObjectWriter::Write seen so far (to check bounded upload writes).
   std::size_t LargestWrite() const;
   // Writers begun and not yet committed or destroyed.
@@ -49,6 +52,8 @@ class FakeObjectStore : public ports::ObjectStore, public FailureInjector {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const std::string>, std::less<>> objects_;
   std::size_t max_read_ = 0;
+  std::size_t truncate_to_ = 0;
+  int truncated_gets_ = 0;
   std::size_t largest_write_ = 0;
   int open_writers_ = 0;
 };
