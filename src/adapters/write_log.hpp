@@ -58,6 +58,17 @@ struct WrittenKeys {
   bool NamesVisit(std::uint64_t hash) const {
     return std::binary_search(visit_numbers.begin(), visit_numbers.end(), hash);
   }
+  // Adds the keys of `other` (several batches written under one entry).
+  void Merge(const WrittenKeys& other) {
+    for (auto [mine, theirs] :
+         {std::pair{&mrns, &other.mrns}, std::pair{&visit_numbers, &other.visit_numbers}}) {
+      std::vector<std::uint64_t> both;
+      both.reserve(mine->size() + theirs->size());
+      std::set_union(mine->begin(), mine->end(), theirs->begin(), theirs->end(),
+                     std::back_inserter(both));
+      mine->swap(both);
+    }
+  }
 };
 
 class WriteLog {

@@ -9,17 +9,12 @@
 #include <variant>
 
 #include "app/batch_producer.hpp"
+#include "app/load_steps.hpp"
 
 namespace intake::app {
 namespace {
 
 constexpr std::chrono::milliseconds kSleepSlice{50};
-
-domain::Date UtcDate(std::chrono::system_clock::time_point now) {
-  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(now)};
-  return domain::Date{static_cast<int>(ymd.year()), static_cast<int>(unsigned(ymd.month())),
-                      static_cast<int>(unsigned(ymd.day()))};
-}
 
 // How one attempt ended: an outcome for the queue, or a transient error worth a retry.
 struct AttemptEnd {
@@ -82,13 +77,7 @@ AttemptEnd TaskRun::Run() {
     if (error.code == ErrorCode::kConflict) return Done(LoadOutcome::kFinished);
     return Transient(error);
   }
-  if (first_attempt_) {
-    spdlog::info("[WORKFLOW START] task={} file={}", id, task_.csv_filename);
-    if (task_.rows_done > 0) spdlog::info("task={} resuming after row {}", id, task_.rows_done);
-  } else {
-    spdlog::info("task={} resuming after row {}", id, task_.rows_done);
-  }
-  spdlog::info("[STEP 1] Downloading CSV… task={}", id);
+  load_steps::LogStart(task_, first_attempt_);
   auto reader = p_.objects.Get(task_.csv_filename);
   if (!reader) {
     const Error error = reader.error();
@@ -102,15 +91,9 @@ AttemptEnd TaskRun::Run() {
 }
 
 AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
-  ProducerSettings settings;
-  settings.task_id = claimed_.task_id;
-  settings.expected_rows = task_.records_received;
-  settings.rows_done = task_.rows_done;
-  settings.known_errors = task_.counters.error_count;
-  settings.today = UtcDate(p_.clock.Now());
-  settings.batch_rows = p_.options.batch_rows;
-  settings.log_phi = p_.options.log_phi;
-  BatchProducer producer(std::move(reader), std::move(settings));
+  BatchProducer producer(
+      std::move(reader),
+      load_steps::SettingsFor(task_, p_.options, load_steps::UtcDate(p_.clock.Now())));
   while (true) {
     BatchProducer::Item item = producer.Next();
     if (auto* end = std::get_if<ProducerEnd>(&item)) {
@@ -175,12 +158,7 @@ AttemptEnd TaskRun::Succeed() {
       !finished) {
     return Transient(finished.error());
   }
-  const domain::TaskCounters& c = task_.counters;
-  spdlog::info(
-      "[WORKFLOW COMPLETE] task={} processed={} created={} updated={} unchanged={} "
-      "visits_created={} visits_updated={} visits_unchanged={} errors={}",
-      claimed_.task_id, c.processed_records, c.patients_created, c.patients_updated,
-      c.patients_unchanged, c.visits_created, c.visits_updated, c.visits_unchanged, c.error_count);
+  load_steps::LogComplete(claimed_.task_id, task_.counters);
   return Done(LoadOutcome::kFinished);
 }
 
@@ -222,6 +200,49 @@ LoadOutcome GiveUp(const Ports& p, const std::string& task_id, const std::string
 }
 
 }  // namespace
+
+namespace load_steps {
+
+domain::Date UtcDate(std::chrono::system_clock::time_point now) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(now)};
+  return domain::Date{static_cast<int>(ymd.year()), static_cast<int>(unsigned(ymd.month())),
+                      static_cast<int>(unsigned(ymd.day()))};
+}
+
+ProducerSettings SettingsFor(const ports::TaskRecord& task, const LoadOptions& options,
+                             domain::Date today) {
+  ProducerSettings settings;
+  settings.task_id = task.task_id;
+  settings.expected_rows = task.records_received;
+  settings.rows_done = task.rows_done;
+  settings.known_errors = task.counters.error_count;
+  settings.today = today;
+  settings.batch_rows = options.batch_rows;
+  settings.log_phi = options.log_phi;
+  return settings;
+}
+
+void LogStart(const ports::TaskRecord& task, bool first_attempt) {
+  if (first_attempt) {
+    spdlog::info("[WORKFLOW START] task={} file={}", task.task_id, task.csv_filename);
+    if (task.rows_done > 0) {
+      spdlog::info("task={} resuming after row {}", task.task_id, task.rows_done);
+    }
+  } else {
+    spdlog::info("task={} resuming after row {}", task.task_id, task.rows_done);
+  }
+  spdlog::info("[STEP 1] Downloading CSV… task={}", task.task_id);
+}
+
+void LogComplete(const std::string& task_id, const domain::TaskCounters& c) {
+  spdlog::info(
+      "[WORKFLOW COMPLETE] task={} processed={} created={} updated={} unchanged={} "
+      "visits_created={} visits_updated={} visits_unchanged={} errors={}",
+      task_id, c.processed_records, c.patients_created, c.patients_updated, c.patients_unchanged,
+      c.visits_created, c.visits_updated, c.visits_unchanged, c.error_count);
+}
+
+}  // namespace load_steps
 
 LoadTask::LoadTask(ports::ObjectStore& objects, ports::RecordStore& records,
                    ports::TaskStore& tasks, ports::TaskQueue& queue, const ports::Clock& clock,

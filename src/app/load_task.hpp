@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "app/metrics.hpp"
 #include "domain/result.hpp"
@@ -32,6 +34,21 @@ enum class LoadOutcome {
   kStopped,   // stop was requested mid-task: release it for another worker
 };
 
+// A task claimable now (a claim that does not wait), or nullopt when there is none.
+using ClaimNow = std::function<std::optional<ports::ClaimedTask>()>;
+
+struct TaskOutcome {
+  ports::ClaimedTask task;
+  LoadOutcome outcome;
+};
+
+// What RunGroup did: every task it ran, with its outcome, and the claimed task it did not start
+// because the group was full (run it next: as the first of the next group).
+struct GroupRun {
+  std::vector<TaskOutcome> done;
+  std::optional<ports::ClaimedTask> carry;
+};
+
 class LoadTask {
  public:
   LoadTask(ports::ObjectStore& objects, ports::RecordStore& records, ports::TaskStore& tasks,
@@ -40,6 +57,21 @@ class LoadTask {
 
   // Runs the task to its end. `stop_requested` is polled between batches.
   LoadOutcome Run(const ports::ClaimedTask& task, const std::function<bool()>& stop_requested);
+
+  // Whether RunGroup groups: the record store applies several tasks' batches in one transaction.
+  bool Groups() const { return records_.MaxGroupedBatches() > 1; }
+
+  // Runs `first` and, while they are queued, more tasks claimed with `claim_now`, applying their
+  // rows in one RecordStore::ApplyBatches call: each task with nothing committed yet whose
+  // records fit in the group (batch_rows rows in all, MaxGroupedBatches() tasks) and whose object
+  // reads whole as one batch joins it. A claimed task that would overflow the group is carried
+  // (not started); one that cannot join (larger than a batch, resuming, its object unreadable or
+  // incomplete) ends the claiming and runs on its own (Run) after the group. Each task of an
+  // applied group is then marked SUCCESS. When the group's apply fails, each of its tasks runs on
+  // its own with Run, which reads its task again: whatever did commit is skipped, the rest
+  // retried as usual. Ack or release each task of `done` as for Run.
+  GroupRun RunGroup(const ports::ClaimedTask& first, const ClaimNow& claim_now,
+                    const std::function<bool()>& stop_requested);
 
  private:
   ports::ObjectStore& objects_;

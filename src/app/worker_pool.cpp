@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
+#include <utility>
 
 namespace intake::app {
 namespace {
@@ -41,19 +43,29 @@ void WorkerPool::Stop() {
 void WorkerPool::Loop(int index) {
   const std::string worker_id = prefix_ + "-" + std::to_string(index);
   const std::function<bool()> stop_requested = [this] { return stop_.load(); };
-  while (!stop_) {
-    auto claimed = queue_.Claim(worker_id, kClaimWait);
-    if (!claimed) {
-      spdlog::warn("worker={} claim failed: {}", worker_id, claimed.error().message);
-      for (auto slept = std::chrono::milliseconds(0); slept < kClaimErrorBackoff && !stop_;
-           slept += kSleepSlice) {
-        std::this_thread::sleep_for(kSleepSlice);
+  const ClaimNow claim_now = [&]() -> std::optional<ports::ClaimedTask> {
+    auto claimed = queue_.Claim(worker_id, std::chrono::milliseconds(0));
+    if (!claimed) return std::nullopt;  // the group goes without; the next Claim reports it
+    return std::move(*claimed);
+  };
+  std::optional<ports::ClaimedTask> carried;  // claimed for a group that was full
+  while (!stop_ || carried) {
+    std::optional<ports::ClaimedTask> task = std::exchange(carried, std::nullopt);
+    if (!task) {
+      auto claimed = queue_.Claim(worker_id, kClaimWait);
+      if (!claimed) {
+        spdlog::warn("worker={} claim failed: {}", worker_id, claimed.error().message);
+        for (auto slept = std::chrono::milliseconds(0); slept < kClaimErrorBackoff && !stop_;
+             slept += kSleepSlice) {
+          std::this_thread::sleep_for(kSleepSlice);
+        }
+        continue;
       }
-      continue;
-    }
-    if (!*claimed) {
-      if (on_idle_ && busy_ == 0 && ran_since_idle_.exchange(false)) on_idle_();
-      continue;
+      if (!*claimed) {
+        if (on_idle_ && busy_ == 0 && ran_since_idle_.exchange(false)) on_idle_();
+        continue;
+      }
+      task = std::move(*claimed);
     }
     ++busy_;
     struct Ended {  // counted out whatever the outcome, then arms on_idle
@@ -63,23 +75,37 @@ void WorkerPool::Loop(int index) {
         pool->ran_since_idle_ = true;
       }
     } ended{this};
-    const ports::ClaimedTask& task = **claimed;
-    switch (load_.Run(task, stop_requested)) {
-      case LoadOutcome::kFinished:
-        if (auto acked = queue_.Ack(task); !acked) {
-          spdlog::warn("worker={} task={} ack failed: {}", worker_id, task.task_id,
-                       acked.error().message);
-        }
-        break;
-      case LoadOutcome::kStopped:
-        if (auto released = queue_.Release(task); !released) {
-          spdlog::warn("worker={} task={} release failed: {}", worker_id, task.task_id,
-                       released.error().message);
-        }
-        break;
-      case LoadOutcome::kLost:
-        break;
+    if (stop_) {  // a carried task, claimed before the stop: hand it back
+      Settle(worker_id, {*task, LoadOutcome::kStopped});
+      continue;
     }
+    if (!load_.Groups()) {
+      Settle(worker_id, {*task, load_.Run(*task, stop_requested)});
+      continue;
+    }
+    GroupRun run = load_.RunGroup(*task, claim_now, stop_requested);
+    for (const TaskOutcome& done : run.done) Settle(worker_id, done);
+    carried = std::move(run.carry);
+  }
+}
+
+void WorkerPool::Settle(const std::string& worker_id, const TaskOutcome& done) {
+  const ports::ClaimedTask& task = done.task;
+  switch (done.outcome) {
+    case LoadOutcome::kFinished:
+      if (auto acked = queue_.Ack(task); !acked) {
+        spdlog::warn("worker={} task={} ack failed: {}", worker_id, task.task_id,
+                     acked.error().message);
+      }
+      break;
+    case LoadOutcome::kStopped:
+      if (auto released = queue_.Release(task); !released) {
+        spdlog::warn("worker={} task={} release failed: {}", worker_id, task.task_id,
+                     released.error().message);
+      }
+      break;
+    case LoadOutcome::kLost:
+      break;
   }
 }
 

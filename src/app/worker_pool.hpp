@@ -1,4 +1,6 @@
-// N worker threads that claim tasks from the queue and run LoadTask on them.
+// N worker threads that claim tasks from the queue and run LoadTask on them: each task on its own,
+// or, where the record store applies several tasks in one transaction, queued tasks in groups
+// (LoadTask::RunGroup).
 // Start() once; Stop() asks every thread to finish its current batch, hand unfinished tasks back to
 // the queue, and join. Thread-safe.
 #pragma once
@@ -27,6 +29,8 @@ class WorkerPool {
 
  private:
   void Loop(int index);
+  // Acks a finished task, releases a stopped one.
+  void Settle(const std::string& worker_id, const TaskOutcome& done);
 
   ports::TaskQueue& queue_;
   LoadTask& load_;

@@ -10,6 +10,17 @@ Result<domain::TaskCounters> DeferredRecordStore::ApplyBatch(const ports::BatchI
   return gate_.NotReady();
 }
 
+std::size_t DeferredRecordStore::MaxGroupedBatches() const {
+  if (auto* db = gate_.Get()) return db->records->MaxGroupedBatches();
+  return 1;
+}
+
+Result<std::vector<domain::TaskCounters>> DeferredRecordStore::ApplyBatches(
+    std::span<const ports::BatchInput> batches) {
+  if (auto* db = gate_.Get()) return db->records->ApplyBatches(batches);
+  return gate_.NotReady();
+}
+
 Result<ports::PatientPage> DeferredRecordStore::ListPatients(const ports::PatientFilter& filter,
                                                              std::int64_t page,
                                                              std::int64_t page_size) {

@@ -92,6 +92,10 @@ class DeferredRecordStore final : public ports::RecordStore {
  public:
   explicit DeferredRecordStore(DatabaseGate& gate) : gate_(gate) {}
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // 1 (no grouping) until the database is published.
+  std::size_t MaxGroupedBatches() const override;
+  Result<std::vector<domain::TaskCounters>> ApplyBatches(
+      std::span<const ports::BatchInput> batches) override;
   Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;

@@ -2,8 +2,10 @@
 // same transaction) and the read queries. Thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,26 @@ class RecordStore {
   // Returns the task's counters after the batch. kConflict: rows_done_before mismatch.
   // kUnavailable: transient, nothing was written.
   virtual Result<domain::TaskCounters> ApplyBatch(const BatchInput& batch) = 0;
+  // How many batches ApplyBatches applies in one transaction; 1 (the default): the store gains
+  // nothing from grouping, and callers apply each batch with ApplyBatch.
+  virtual std::size_t MaxGroupedBatches() const { return 1; }
+  // Applies the batches of different tasks, in order, as ApplyBatch would one after the other:
+  // the counters of each task after its batch. Where MaxGroupedBatches() > 1, in one transaction:
+  // all or none, one commit (what a store that rewrites the pages it touched at every commit
+  // gains from it). The default applies them one by one and stops at the first error, so after an
+  // error some may have committed: a caller re-reads its tasks then.
+  // REQUIRES: batches of distinct tasks; where MaxGroupedBatches() > 1, at most that many.
+  virtual Result<std::vector<domain::TaskCounters>> ApplyBatches(
+      std::span<const BatchInput> batches) {
+    std::vector<domain::TaskCounters> out;
+    out.reserve(batches.size());
+    for (const BatchInput& batch : batches) {
+      auto counters = ApplyBatch(batch);
+      if (!counters) return counters.error();
+      out.push_back(*counters);
+    }
+    return out;
+  }
   // REQUIRES: page >= 1, 1 <= page_size <= 100.
   virtual Result<PatientPage> ListPatients(const PatientFilter& filter, std::int64_t page,
                                            std::int64_t page_size) = 0;

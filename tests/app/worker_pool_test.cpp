@@ -57,6 +57,28 @@ TEST_F(WorkerPoolTest, ProcessesQueuedTasksAndAcksThem) {
   EXPECT_EQ(w.metrics.loaded, 12);
 }
 
+// With a store that groups, queued tasks are loaded in groups (batch_rows 2: two one-row tasks a
+// group here) and every one of them is acked once.
+TEST_F(WorkerPoolTest, GroupsQueuedTasksWhereTheStoreGroupsAndAcksEach) {
+  w.records.SetMaxGroupedBatches(4);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    const std::string key = "one_" + std::to_string(i) + ".csv";
+    EXPECT_OK(w.objects.Put(key, CsvOf({Record(i)})));
+    auto task = w.tasks.CreateTask(ports::NewTask{w.ids.NewTaskId(), key, 1, w.clock.Now()});
+    EXPECT_OK(w.queue.Enqueue(task->task_id));
+    ids.push_back(task->task_id);
+  }
+  WorkerPool pool(w.queue, load, 1, "group");
+  pool.Start();
+  ASSERT_TRUE(WaitFor([&] { return w.queue.Acked().size() == ids.size(); }));
+  pool.Stop();
+  EXPECT_EQ(w.queue.Acked(), ids);
+  for (const auto& id : ids) EXPECT_EQ(w.tasks.Task(id)->state, domain::TaskState::kSuccess);
+  EXPECT_EQ(w.records.GroupSizes(), (std::vector<std::size_t>{2, 2, 2, 2}));
+  EXPECT_EQ(w.metrics.loaded, 8);
+}
+
 TEST_F(WorkerPoolTest, StopsPromptlyWhenIdle) {
   WorkerPool pool(w.queue, load, 2, "idle");
   pool.Start();

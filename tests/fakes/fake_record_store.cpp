@@ -35,6 +35,31 @@ Result<domain::TaskCounters> FakeRecordStore::ApplyBatch(const ports::BatchInput
   });
 }
 
+std::size_t FakeRecordStore::MaxGroupedBatches() const {
+  std::lock_guard lock(mu_);
+  return max_grouped_;
+}
+
+void FakeRecordStore::SetMaxGroupedBatches(std::size_t n) {
+  std::lock_guard lock(mu_);
+  max_grouped_ = n;
+}
+
+std::vector<std::size_t> FakeRecordStore::GroupSizes() const {
+  std::lock_guard lock(mu_);
+  return group_sizes_;
+}
+
+Result<std::vector<domain::TaskCounters>> FakeRecordStore::ApplyBatches(
+    std::span<const ports::BatchInput> batches) {
+  {
+    std::lock_guard lock(mu_);
+    group_sizes_.push_back(batches.size());
+  }
+  if (auto error = Inject("ApplyBatches")) return *error;
+  return ports::RecordStore::ApplyBatches(batches);
+}
+
 domain::ExistingState FakeRecordStore::LoadState(const ports::BatchInput& batch) const {
   domain::ExistingState state;
   for (const auto& row : batch.rows) {

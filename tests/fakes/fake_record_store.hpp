@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   explicit FakeRecordStore(FakeTaskStore& tasks) : tasks_(tasks) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // Groups as SetMaxGroupedBatches says (1 by default: no grouping). The batches are applied one
+  // by one (the port's default: a failure may leave a prefix committed), unless a failure is
+  // injected on "ApplyBatches", which then applies none.
+  std::size_t MaxGroupedBatches() const override;
+  Result<std::vector<domain::TaskCounters>> ApplyBatches(
+      std::span<const ports::BatchInput> batches) override;
   Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;
@@ -53,6 +60,9 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   std::size_t VisitCount() const;
   // Every batch ApplyBatch accepted (not the failed or refused ones), in order.
   std::vector<ports::BatchInput> AppliedBatches() const;
+  void SetMaxGroupedBatches(std::size_t n);
+  // How many batches each ApplyBatches call was given, in call order.
+  std::vector<std::size_t> GroupSizes() const;
 
  private:
   domain::ExistingState LoadState(const ports::BatchInput& batch) const;
@@ -67,6 +77,8 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   std::int64_t next_patient_id_ = 1;
   std::int64_t next_visit_id_ = 1;
   std::vector<ports::BatchInput> applied_;
+  std::size_t max_grouped_ = 1;
+  std::vector<std::size_t> group_sizes_;
 };
 
 }  // namespace intake::fakes

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <thread>
+#include <vector>
 
 namespace intake::main_ {
 namespace {
@@ -23,6 +25,44 @@ class StubObjectStore final : public ports::ObjectStore {
   Status Check() override { return {}; }
   int puts = 0;
 };
+
+// A store that groups: the deferred port must pass that on (a port that did not group would keep
+// every worker on one transaction per task).
+class StubRecordStore final : public ports::RecordStore {
+ public:
+  Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput&) override {
+    return Internal("unused");
+  }
+  std::size_t MaxGroupedBatches() const override { return 7; }
+  Result<std::vector<domain::TaskCounters>> ApplyBatches(
+      std::span<const ports::BatchInput> batches) override {
+    grouped += static_cast<int>(batches.size());
+    return std::vector<domain::TaskCounters>(batches.size());
+  }
+  Result<ports::PatientPage> ListPatients(const ports::PatientFilter&, std::int64_t,
+                                          std::int64_t) override {
+    return Internal("unused");
+  }
+  Result<ports::PatientView> GetPatient(std::int64_t) override { return Internal("unused"); }
+  Status Check() override { return {}; }
+  int grouped = 0;
+};
+
+TEST(DeferredPorts, RecordStoreGroupsOnlyOncePublishedAndAsTheRealOne) {
+  DatabaseGate gate("database");
+  DeferredRecordStore records(gate);
+  EXPECT_EQ(records.MaxGroupedBatches(), 1u);
+  const std::vector<ports::BatchInput> batches(2);
+  EXPECT_EQ(records.ApplyBatches(batches).error().code, ErrorCode::kUnavailable);
+  StubRecordStore real;
+  DatabasePorts ports_{&real, nullptr, nullptr};
+  gate.Publish(&ports_);
+  EXPECT_EQ(records.MaxGroupedBatches(), 7u);
+  auto applied = records.ApplyBatches(batches);
+  ASSERT_TRUE(applied.has_value());
+  EXPECT_EQ(applied->size(), 2u);
+  EXPECT_EQ(real.grouped, 2);
+}
 
 TEST(DeferredPorts, AnswerUnavailableWithTheReasonUntilPublished) {
   ObjectStoreGate gate("object_store");

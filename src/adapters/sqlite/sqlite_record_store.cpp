@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
+#include <vector>
 
 #include "adapters/write_log.hpp"
 #include "domain/case_fold.hpp"
@@ -291,6 +293,28 @@ Result<domain::TaskCounters> AddProgress(Connection& conn, const ports::BatchInp
   return out;
 }
 
+// What one batch wrote in its transaction.
+struct Applied {
+  domain::TaskCounters counters;  // the task's, after the batch
+  bool wrote_records = false;     // it moved records_version by one
+};
+
+// One batch's writes in a write transaction, planned on `state` (its rows' stored state, up to
+// date): the plan, the counters, the row errors, the task's progress, the records_version bump.
+Result<Applied> WriteBatch(Connection& conn, const ports::BatchInput& batch,
+                           const domain::ExistingState& state) {
+  domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, state);
+  if (auto written = WritePlan(conn, plan); !written) return written.error();
+  if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
+  if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
+  auto progress = AddProgress(conn, batch, plan);
+  if (!progress) return progress.error();
+  if (plan.WritesRecords()) {
+    if (auto bumped = BumpRecordsVersion(conn); !bumped) return bumped.error();
+  }
+  return Applied{*progress, plan.WritesRecords()};
+}
+
 }  // namespace
 
 Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
@@ -351,17 +375,95 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
       early = std::move(*full);
     }
     early_version = *version;
-    domain::BatchPlan plan = domain::PlanBatch(batch.task_seq, batch.rows, early);
-    if (auto written = WritePlan(conn, plan); !written) return written.error();
-    if (auto bumped = BumpCounters(conn, plan); !bumped) return bumped.error();
-    if (auto errors = StoreErrors(conn, batch, plan); !errors) return errors.error();
-    auto progress = AddProgress(conn, batch, plan);
-    if (progress && plan.WritesRecords()) {
-      if (auto bumped = BumpRecordsVersion(conn); !bumped) return bumped.error();
-      // The writer holds the file: nobody else writes between the two versions.
-      if (version->value >= 0) entry.Add(*version, {version->value + 1, version->writer}, keys);
+    auto applied = WriteBatch(conn, batch, early);
+    if (!applied) return applied.error();
+    // The writer holds the file: nobody else writes between the two versions.
+    if (applied->wrote_records && version->value >= 0) {
+      entry.Add(*version, {version->value + 1, version->writer}, keys);
     }
-    return progress;
+    return applied->counters;
+  });
+  entry.Settle(applied.has_value());
+  if (applied) load_early_.store(!early_wasted, std::memory_order_relaxed);
+  return applied;
+}
+
+// The batches' early loads share one read snapshot. In the write transaction each batch is brought
+// up to date as ApplyBatch does, and also for the keys of the group's batches before it, which
+// wrote in this same transaction. A retried attempt (the first rolled back) loads everything in
+// the transaction: the early states may hold what the rolled-back attempt wrote.
+Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
+    std::span<const ports::BatchInput> batches) {
+  const bool load_early = load_early_.load(std::memory_order_relaxed);
+  std::vector<WrittenKeys> keys;
+  keys.reserve(batches.size());
+  for (const auto& batch : batches) keys.push_back(KeysOf(batch.rows));
+  RecordsVersion early_version;
+  std::uint64_t early_writes = 0;
+  std::vector<domain::ExistingState> early(batches.size());
+  if (load_early) {
+    early_writes = db_->WriteTransactions();
+    const std::uint64_t epoch = db_->OtherCommitsSeen();
+    auto loaded = db_->Read([&](Connection& conn) -> Status {
+      auto version = ReadRecordsVersion(conn, epoch);
+      if (!version) return version.error();
+      early_version = *version;
+      for (std::size_t k = 0; k < batches.size(); ++k) {
+        auto state = LoadExisting(conn, batches[k].rows);
+        if (!state) return state.error();
+        early[k] = std::move(*state);
+      }
+      return {};
+    });
+    if (!loaded) return loaded.error();
+    if (after_early_load_) after_early_load_();
+  }
+  bool early_wasted = false;
+  int attempts = 0;
+  PendingEntry entry(write_log_);  // one for the group: a log of kCapacity entries covers more
+  auto applied = db_->WriteBulk([&](Connection& conn) -> Result<std::vector<domain::TaskCounters>> {
+    entry.Settle(false);  // an attempt before this one (busy) did not commit
+    auto version = ReadRecordsVersion(conn, db_->OtherCommitsSeen());
+    if (!version) return version.error();
+    std::optional<WrittenKeys> since;
+    if (++attempts == 1 && early_version.value >= 0 && version->value >= 0 &&
+        !db_->OtherCommitSeenAfter(early_writes)) {
+      since = write_log_.Between(early_version, *version);
+    }
+    early_wasted = load_early && !since;
+    const auto load = [&](const auto& named) { return LoadExisting(conn, named); };
+    std::vector<domain::TaskCounters> out;
+    std::vector<bool> wrote(batches.size(), false);
+    std::int64_t writing = 0;  // batches that moved records_version
+    WrittenKeys group_keys;
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+      const ports::BatchInput& batch = batches[k];
+      if (auto task = CheckTask(conn, batch); !task) return task.error();
+      if (since) {
+        auto refreshed = Refresh(batch.rows, *since, early[k], load);
+        for (std::size_t j = 0; refreshed && j < k; ++j) {
+          if (wrote[j]) refreshed = Refresh(batch.rows, keys[j], early[k], load);
+        }
+        if (!refreshed) return refreshed.error();
+      } else {
+        auto full = LoadExisting(conn, batch.rows);  // sees the group's writes so far
+        if (!full) return full.error();
+        early[k] = std::move(*full);
+      }
+      auto written = WriteBatch(conn, batch, early[k]);
+      if (!written) return written.error();
+      wrote[k] = written->wrote_records;
+      if (wrote[k]) {
+        ++writing;
+        group_keys.Merge(keys[k]);
+      }
+      out.push_back(written->counters);
+    }
+    // The writer holds the file: nobody else writes between the two versions.
+    if (writing > 0 && version->value >= 0) {
+      entry.Add(*version, {version->value + writing, version->writer}, std::move(group_keys));
+    }
+    return out;
   });
   entry.Settle(applied.has_value());
   if (applied) load_early_.store(!early_wasted, std::memory_order_relaxed);

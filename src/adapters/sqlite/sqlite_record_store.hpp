@@ -11,6 +11,8 @@
 // per task) to the task and moves its rows_done. Each person and visit row records the position
 // (src_seq, src_row) that last wrote it.
 // kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
+// ApplyBatches does the same for several tasks' batches in one transaction (docs/schema.md,
+// "Groups of tasks"): all or none.
 //
 // Filters compare domain::FoldCase(needle) with the folded columns using instr(), so they are
 // literal substrings ('%', '_' and '\' match themselves). Thread-safe. REQUIRES: migrated database.
@@ -19,6 +21,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "adapters/count_cache.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
@@ -29,9 +33,16 @@ namespace intake::adapters::sqlite {
 
 class SqliteRecordStore : public ports::RecordStore {
  public:
+  static constexpr std::size_t kMaxGroupedBatches = 16;
+
   explicit SqliteRecordStore(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // Several tasks' batches in one write transaction (one commit): each commit rewrites every page
+  // its rows touched, and random keys touch most index pages of a large database.
+  std::size_t MaxGroupedBatches() const override { return kMaxGroupedBatches; }
+  Result<std::vector<domain::TaskCounters>> ApplyBatches(
+      std::span<const ports::BatchInput> batches) override;
   Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;

@@ -27,16 +27,22 @@ inline domain::RowInput EarlyLoadRow(std::int64_t n, std::string mrn, std::strin
                            "2024-01-01", "Checkup"}};
 }
 
-inline Result<domain::TaskCounters> ApplyRows(ports::RecordStore& store,
-                                              const ports::TaskRecord& task, std::int64_t from,
-                                              std::vector<domain::RowInput> rows) {
+// The task's batch of `rows` (REQUIRES: not empty), starting after row `from`.
+inline ports::BatchInput BatchOf(const ports::TaskRecord& task, std::int64_t from,
+                                 std::vector<domain::RowInput> rows) {
   ports::BatchInput batch;
   batch.task_id = task.task_id;
   batch.task_seq = task.seq;
   batch.rows_done_before = from;
   batch.rows_done_after = rows.back().row;
   batch.rows = std::move(rows);
-  return store.ApplyBatch(batch);
+  return batch;
+}
+
+inline Result<domain::TaskCounters> ApplyRows(ports::RecordStore& store,
+                                              const ports::TaskRecord& task, std::int64_t from,
+                                              std::vector<domain::RowInput> rows) {
+  return store.ApplyBatch(BatchOf(task, from, std::move(rows)));
 }
 
 inline std::vector<std::string> LastNamesOf(ports::RecordStore& store) {

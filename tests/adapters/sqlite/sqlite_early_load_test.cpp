@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "adapters/contract/early_load_scenario.hpp"
 #include "adapters/contract/test_util.hpp"
@@ -74,6 +76,33 @@ TEST_F(SqliteEarlyLoadTest, OwnBatchesInBetweenAreLoadedAgainByKey) {
   ExpectOwnBatchesInBetweenAreLoadedAgainByKey(
       *records_, [&](std::function<void()> hook) { records_->SetAfterEarlyLoad(std::move(hook)); },
       newer, newest);
+}
+
+// A group's early loads share one snapshot; a batch of the same store committing before the
+// group's transaction is loaded again by key for every batch of the group, and each batch also
+// sees what the batches before it in the group wrote. Without the first, Green (older than Brown)
+// would overwrite Brown; without the second, the last batch would plan on Brown, not on White.
+TEST_F(SqliteEarlyLoadTest, AGroupLoadsAgainWhatTheStoresBatchesAndItsOwnWroteSince) {
+  auto old_task = Task("t-old");
+  auto brown = Task("t-brown");
+  auto white = Task("t-white");
+  auto last = Task("t-last");
+  ASSERT_OK(ApplyRows(*records_, old_task, 0, {EarlyLoadRow(1, "M-1", "Smith", "V-1")}));
+  Between([&] {
+    auto inner = ApplyRows(*records_, brown, 0, {EarlyLoadRow(1, "M-1", "Brown", "V-1")});
+    EXPECT_TRUE(inner.has_value()) << Describe(inner);
+  });
+  const std::vector<ports::BatchInput> group = {
+      BatchOf(old_task, 1, {EarlyLoadRow(2, "M-1", "Green", "V-2")}),
+      BatchOf(white, 0, {EarlyLoadRow(1, "M-1", "White", "V-3")}),
+      BatchOf(last, 0, {EarlyLoadRow(1, "M-1", "White", "V-4")})};
+  auto counters = records_->ApplyBatches(group);
+  ASSERT_OK(counters);
+  EXPECT_EQ((*counters)[0].patients_unchanged, 1);  // Green is older than Brown
+  EXPECT_EQ((*counters)[1].patients_updated, 1);    // White is newer
+  EXPECT_EQ((*counters)[2].patients_unchanged, 1);  // White again: nothing to change
+  EXPECT_EQ(LastNamesOf(*records_), std::vector<std::string>{"White"});
+  EXPECT_EQ(early_loads_, 2);  // the group's, and the batch in between (no further one)
 }
 
 // Another process's batch in between: everything is loaded again (Brown kept), and the next batch

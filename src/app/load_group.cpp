@@ -1,0 +1,162 @@
+// LoadTask::RunGroup: several queued tasks' rows in one RecordStore::ApplyBatches call. On SQLite
+// each commit rewrites every page its rows touched, and a task of a JSON request (up to 50,000
+// records, often far fewer) is one batch: grouping queued tasks into batch_rows rows saves most of
+// those rewrites (docs/architecture.md, "Worker").
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <variant>
+
+#include "app/batch_producer.hpp"
+#include "app/load_steps.hpp"
+#include "app/load_task.hpp"
+
+namespace intake::app {
+namespace {
+
+// A claimed task read whole into one batch, started, ready to be applied with the group.
+struct Member {
+  ports::ClaimedTask claim;
+  ports::TaskRecord task;
+  ports::BatchInput batch;
+};
+
+// What became of a claimed task offered to a group.
+enum class Offer {
+  kJoined,    // a Member now
+  kAlone,     // cannot join: run it on its own
+  kCarry,     // would overflow the group: the next group's first
+  kFinished,  // finished already (by another worker): ack it
+};
+
+// Reads the object of a task that has nothing committed yet and takes its rows when they are one
+// batch and the object ends there. nullopt otherwise (the producer is then cancelled).
+std::optional<ports::BatchInput> ReadWhole(std::unique_ptr<ports::ObjectReader> reader,
+                                           ProducerSettings settings) {
+  BatchProducer producer(std::move(reader), std::move(settings));
+  BatchProducer::Item item = producer.Next();
+  auto* batch = std::get_if<ports::BatchInput>(&item);
+  if (batch == nullptr || !batch->total_records) return std::nullopt;
+  BatchProducer::Item end = producer.Next();  // pushed right after the last batch
+  const auto* complete = std::get_if<ProducerEnd>(&end);
+  if (complete == nullptr || complete->kind != ProducerEnd::Kind::kComplete) return std::nullopt;
+  return std::move(*batch);
+}
+
+// What applying a group needs.
+struct GroupPorts {
+  ports::RecordStore& records;
+  ports::TaskStore& tasks;
+  const ports::Clock& clock;
+  RecordMetrics& metrics;
+};
+
+// Applies the members' batches together and marks each task SUCCESS; a task whose part of that
+// fails goes to `alone`.
+void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, std::vector<TaskOutcome>& done,
+                std::vector<ports::ClaimedTask>& alone) {
+  if (members.empty()) return;
+  std::vector<ports::BatchInput> batches;
+  batches.reserve(members.size());
+  for (Member& m : members) {
+    m.batch.task_id = m.claim.task_id;
+    m.batch.task_seq = m.task.seq;
+    m.batch.rows_done_before = m.task.rows_done;
+    m.batch.mark_progress = true;
+    batches.push_back(std::move(m.batch));
+  }
+  const auto count = [&](const Member& m, const domain::TaskCounters& c) {
+    const std::int64_t rejected = c.error_count - m.task.counters.error_count;
+    p.metrics.loaded += c.processed_records - m.task.counters.processed_records - rejected;
+    p.metrics.rejected += rejected;
+  };
+  auto counters = p.records.ApplyBatches(batches);
+  if (!counters) {
+    spdlog::warn("a group of {} tasks was not applied ({}); running each on its own",
+                 members.size(), counters.error().message);
+    for (const Member& m : members) {
+      // A store that applies a group batch by batch may have committed some: count them here,
+      // since Run counts from what it reads.
+      if (auto now = p.tasks.GetTask(m.claim.task_id, false)) count(m, now->counters);
+      alone.push_back(m.claim);
+    }
+    return;
+  }
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    const Member& m = members[k];
+    const domain::TaskCounters& c = (*counters)[k];
+    count(m, c);
+    if (auto finished = p.tasks.FinishTask(m.claim.task_id, domain::TaskState::kSuccess,
+                                           std::nullopt, p.clock.Now());
+        !finished) {
+      alone.push_back(m.claim);  // its rows are committed: Run finds nothing left but the end
+      continue;
+    }
+    load_steps::LogComplete(m.claim.task_id, c);
+    done.push_back({m.claim, LoadOutcome::kFinished});
+  }
+}
+
+}  // namespace
+
+GroupRun LoadTask::RunGroup(const ports::ClaimedTask& first, const ClaimNow& claim_now,
+                            const std::function<bool()>& stop_requested) {
+  const auto rows_limit = static_cast<std::int64_t>(options_.batch_rows);
+  const std::size_t max_members = records_.MaxGroupedBatches();
+  const auto stopping = [&] { return stop_requested && stop_requested(); };
+  GroupRun run;
+  std::vector<Member> members;
+  std::vector<ports::ClaimedTask> alone;
+  std::int64_t rows = 0;
+
+  // Offers one claimed task to the group.
+  const auto offer = [&](const ports::ClaimedTask& claim) -> Offer {
+    auto task = tasks_.GetTask(claim.task_id, false);
+    if (!task || domain::IsFinished(task->state) || task->rows_done > 0 ||
+        task->records_received > rows_limit) {
+      return Offer::kAlone;  // Run sees to each of these
+    }
+    if (!members.empty() && rows + task->records_received > rows_limit) return Offer::kCarry;
+    if (auto started = tasks_.MarkStarted(claim.task_id, clock_.Now()); !started) {
+      return started.error().code == ErrorCode::kConflict ? Offer::kFinished : Offer::kAlone;
+    }
+    load_steps::LogStart(*task, true);
+    auto reader = objects_.Get(task->csv_filename);
+    if (!reader) return Offer::kAlone;
+    spdlog::info("[STEP 2] Parsing CSV… task={}", claim.task_id);
+    auto batch =
+        ReadWhole(std::move(*reader),
+                  load_steps::SettingsFor(*task, options_, load_steps::UtcDate(clock_.Now())));
+    if (!batch) return Offer::kAlone;
+    rows += task->records_received;
+    members.push_back(Member{claim, std::move(*task), std::move(*batch)});
+    return Offer::kJoined;
+  };
+
+  std::optional<ports::ClaimedTask> next = first;
+  while (next) {
+    const ports::ClaimedTask claim = std::move(*next);
+    next.reset();
+    switch (offer(claim)) {
+      case Offer::kJoined:
+        if (members.size() < max_members && rows < rows_limit && !stopping()) next = claim_now();
+        break;
+      case Offer::kAlone:
+        alone.push_back(claim);
+        break;
+      case Offer::kCarry:
+        run.carry = claim;
+        break;
+      case Offer::kFinished:
+        run.done.push_back({claim, LoadOutcome::kFinished});
+        break;
+    }
+  }
+  ApplyGroup(GroupPorts{records_, tasks_, clock_, metrics_}, members, run.done, alone);
+  for (const auto& claim : alone) {
+    run.done.push_back({claim, stopping() ? LoadOutcome::kStopped : Run(claim, stop_requested)});
+  }
+  return run;
+}
+
+}  // namespace intake::app
