@@ -47,45 +47,53 @@ std::optional<ports::BatchInput> ReadWhole(std::unique_ptr<ports::ObjectReader> 
 struct GroupPorts {
   ports::RecordStore& records;
   ports::TaskStore& tasks;
+  ports::TaskQueue& queue;
   const ports::Clock& clock;
   RecordMetrics& metrics;
 };
 
-// Applies the members' batches together and marks each task SUCCESS; a task whose part of that
-// fails goes to `alone`.
-void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, std::vector<TaskOutcome>& done,
+// Renews the members' leases (reading their objects took a while), applies their batches together
+// and marks each task SUCCESS, settling it. A member whose lease is lost is settled as lost; one
+// whose part fails goes to `alone`.
+void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, const SettleFn& settle,
                 std::vector<ports::ClaimedTask>& alone) {
-  if (members.empty()) return;
-  std::vector<ports::BatchInput> batches;
-  batches.reserve(members.size());
+  std::vector<Member> kept;
   for (Member& m : members) {
+    if (auto extended = p.queue.Extend(m.claim); !extended) {
+      if (extended.error().code == ErrorCode::kConflict) {
+        spdlog::warn("task={} lease lost before its group was applied", m.claim.task_id);
+        settle({m.claim, LoadOutcome::kLost});
+      } else {
+        alone.push_back(m.claim);
+      }
+      continue;
+    }
+    kept.push_back(std::move(m));
+  }
+  if (kept.empty()) return;
+  std::vector<ports::BatchInput> batches;
+  batches.reserve(kept.size());
+  for (Member& m : kept) {
     m.batch.task_id = m.claim.task_id;
     m.batch.task_seq = m.task.seq;
     m.batch.rows_done_before = m.task.rows_done;
     m.batch.mark_progress = true;
     batches.push_back(std::move(m.batch));
   }
-  const auto count = [&](const Member& m, const domain::TaskCounters& c) {
+  // All or none (MaxGroupedBatches() > 1): on failure nothing committed, and each task runs alone.
+  auto counters = p.records.ApplyBatches(batches);
+  if (!counters) {
+    spdlog::warn("a group of {} tasks was not applied ({}); running each on its own", kept.size(),
+                 counters.error().message);
+    for (const Member& m : kept) alone.push_back(m.claim);
+    return;
+  }
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const Member& m = kept[k];
+    const domain::TaskCounters& c = (*counters)[k];
     const std::int64_t rejected = c.error_count - m.task.counters.error_count;
     p.metrics.loaded += c.processed_records - m.task.counters.processed_records - rejected;
     p.metrics.rejected += rejected;
-  };
-  auto counters = p.records.ApplyBatches(batches);
-  if (!counters) {
-    spdlog::warn("a group of {} tasks was not applied ({}); running each on its own",
-                 members.size(), counters.error().message);
-    for (const Member& m : members) {
-      // A store that applies a group batch by batch may have committed some: count them here,
-      // since Run counts from what it reads.
-      if (auto now = p.tasks.GetTask(m.claim.task_id, false)) count(m, now->counters);
-      alone.push_back(m.claim);
-    }
-    return;
-  }
-  for (std::size_t k = 0; k < members.size(); ++k) {
-    const Member& m = members[k];
-    const domain::TaskCounters& c = (*counters)[k];
-    count(m, c);
     if (auto finished = p.tasks.FinishTask(m.claim.task_id, domain::TaskState::kSuccess,
                                            std::nullopt, p.clock.Now());
         !finished) {
@@ -93,24 +101,31 @@ void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, std::vector<T
       continue;
     }
     load_steps::LogComplete(m.claim.task_id, c);
-    done.push_back({m.claim, LoadOutcome::kFinished});
+    settle({m.claim, LoadOutcome::kFinished});
   }
 }
 
 }  // namespace
 
-GroupRun LoadTask::RunGroup(const ports::ClaimedTask& first, const ClaimNow& claim_now,
-                            const std::function<bool()>& stop_requested) {
+std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& first,
+                                                     const ClaimNow& claim_now,
+                                                     const SettleFn& settle,
+                                                     const std::function<bool()>& stop_requested) {
   const auto rows_limit = static_cast<std::int64_t>(options_.batch_rows);
   const std::size_t max_members = records_.MaxGroupedBatches();
   const auto stopping = [&] { return stop_requested && stop_requested(); };
-  GroupRun run;
   std::vector<Member> members;
   std::vector<ports::ClaimedTask> alone;
+  std::optional<ports::ClaimedTask> carry;
   std::int64_t rows = 0;
 
   // Offers one claimed task to the group.
   const auto offer = [&](const ports::ClaimedTask& claim) -> Offer {
+    for (const Member& m : members) {
+      // Delivered twice (enqueued twice, or its lease ran out while the group was read): the
+      // copy runs after the group, finds the task finished and is acked.
+      if (m.claim.task_id == claim.task_id) return Offer::kAlone;
+    }
     auto task = tasks_.GetTask(claim.task_id, false);
     if (!task || domain::IsFinished(task->state) || task->rows_done > 0 ||
         task->records_received > rows_limit) {
@@ -145,18 +160,22 @@ GroupRun LoadTask::RunGroup(const ports::ClaimedTask& first, const ClaimNow& cla
         alone.push_back(claim);
         break;
       case Offer::kCarry:
-        run.carry = claim;
+        carry = claim;
         break;
       case Offer::kFinished:
-        run.done.push_back({claim, LoadOutcome::kFinished});
+        settle({claim, LoadOutcome::kFinished});
         break;
     }
   }
-  ApplyGroup(GroupPorts{records_, tasks_, clock_, metrics_}, members, run.done, alone);
-  for (const auto& claim : alone) {
-    run.done.push_back({claim, stopping() ? LoadOutcome::kStopped : Run(claim, stop_requested)});
+  ApplyGroup(GroupPorts{records_, tasks_, queue_, clock_, metrics_}, members, settle, alone);
+  if (carry && !alone.empty()) {
+    settle({*carry, LoadOutcome::kStopped});  // handed back rather than held while these run
+    carry.reset();
   }
-  return run;
+  for (const auto& claim : alone) {
+    settle({claim, stopping() ? LoadOutcome::kStopped : Run(claim, stop_requested)});
+  }
+  return carry;
 }
 
 }  // namespace intake::app

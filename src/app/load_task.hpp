@@ -42,12 +42,8 @@ struct TaskOutcome {
   LoadOutcome outcome;
 };
 
-// What RunGroup did: every task it ran, with its outcome, and the claimed task it did not start
-// because the group was full (run it next: as the first of the next group).
-struct GroupRun {
-  std::vector<TaskOutcome> done;
-  std::optional<ports::ClaimedTask> carry;
-};
+// Called as each task of a group ends, to ack or release it as for Run's outcome.
+using SettleFn = std::function<void(const TaskOutcome&)>;
 
 class LoadTask {
  public:
@@ -64,14 +60,17 @@ class LoadTask {
   // Runs `first` and, while they are queued, more tasks claimed with `claim_now`, applying their
   // rows in one RecordStore::ApplyBatches call: each task with nothing committed yet whose
   // records fit in the group (batch_rows rows in all, MaxGroupedBatches() tasks) and whose object
-  // reads whole as one batch joins it. A claimed task that would overflow the group is carried
-  // (not started); one that cannot join (larger than a batch, resuming, its object unreadable or
-  // incomplete) ends the claiming and runs on its own (Run) after the group. Each task of an
-  // applied group is then marked SUCCESS. When the group's apply fails, each of its tasks runs on
-  // its own with Run, which reads its task again: whatever did commit is skipped, the rest
-  // retried as usual. Ack or release each task of `done` as for Run.
-  GroupRun RunGroup(const ports::ClaimedTask& first, const ClaimNow& claim_now,
-                    const std::function<bool()>& stop_requested);
+  // reads whole as one batch joins it. Their leases are renewed just before the apply (a task
+  // whose lease is lost leaves the group). Each task of an applied group is marked SUCCESS and
+  // settled at once. A claimed task that would overflow the group is returned (the carry: run it
+  // next, as the first of the next group), or handed back to the queue when tasks must run on
+  // their own first; one that cannot join (larger than a batch, resuming, claimed twice, its
+  // object unreadable or incomplete) ends the claiming and runs on its own (Run) after the group.
+  // When the group's apply fails, each of its tasks runs on its own with Run.
+  // `settle` gets every task this call ended, released or lost.
+  std::optional<ports::ClaimedTask> RunGroup(const ports::ClaimedTask& first,
+                                             const ClaimNow& claim_now, const SettleFn& settle,
+                                             const std::function<bool()>& stop_requested);
 
  private:
   ports::ObjectStore& objects_;

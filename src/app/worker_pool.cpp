@@ -83,9 +83,9 @@ void WorkerPool::Loop(int index) {
       Settle(worker_id, {*task, load_.Run(*task, stop_requested)});
       continue;
     }
-    GroupRun run = load_.RunGroup(*task, claim_now, stop_requested);
-    for (const TaskOutcome& done : run.done) Settle(worker_id, done);
-    carried = std::move(run.carry);
+    carried = load_.RunGroup(
+        *task, claim_now, [&](const TaskOutcome& done) { Settle(worker_id, done); },
+        stop_requested);
   }
 }
 

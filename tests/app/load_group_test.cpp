@@ -2,6 +2,7 @@
 // they would one by one, and every claimed task comes back with an outcome.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,17 +62,30 @@ class World {
     return claimed ? *claimed : std::nullopt;
   }
 
-  // One RunGroup from the next queued task; acks what finished, as WorkerPool does.
-  GroupRun RunOnce(std::optional<ports::ClaimedTask> first = std::nullopt) {
+  // What one RunGroup did: every task it settled, in order, and its carry.
+  struct Ran {
+    std::vector<TaskOutcome> done;
+    std::optional<ports::ClaimedTask> carry;
+  };
+
+  // One RunGroup from the next queued task; acks what finished and releases what stopped, as
+  // WorkerPool does.
+  Ran RunOnce(
+      std::optional<ports::ClaimedTask> first = std::nullopt,
+      std::function<bool()> stop = [] { return false; }) {
     if (!first) first = ClaimNow();
     EXPECT_TRUE(first.has_value());
     if (!first) return {};
-    GroupRun run = load->RunGroup(
-        *first, [this] { return ClaimNow(); }, [] { return false; });
-    for (const auto& done : run.done) {
-      if (done.outcome == LoadOutcome::kFinished) EXPECT_OK(w.queue.Ack(done.task));
-    }
-    return run;
+    Ran ran;
+    ran.carry = load->RunGroup(
+        *first, [this] { return ClaimNow(); },
+        [&](const TaskOutcome& done) {
+          ran.done.push_back(done);
+          if (done.outcome == LoadOutcome::kFinished) EXPECT_OK(w.queue.Ack(done.task));
+          if (done.outcome == LoadOutcome::kStopped) EXPECT_OK(w.queue.Release(done.task));
+        },
+        stop);
+    return ran;
   }
 
   // Runs groups until the queue is empty.
@@ -112,17 +126,23 @@ Reference OneByOne(const std::vector<std::vector<domain::VisitRecord>>& tasks) {
   return out;
 }
 
-std::vector<std::string> TaskIds(const GroupRun& run) {
+std::vector<std::string> TaskIds(const World::Ran& run) {
   std::vector<std::string> ids;
   for (const auto& done : run.done) ids.push_back(done.task.task_id);
   return ids;
+}
+
+std::vector<LoadOutcome> Outcomes(const World::Ran& run) {
+  std::vector<LoadOutcome> outcomes;
+  for (const auto& done : run.done) outcomes.push_back(done.outcome);
+  return outcomes;
 }
 
 TEST(LoadGroup, QueuedTasksAreAppliedInOneCallAndEndAsOneByOne) {
   World world(16);
   std::vector<std::string> ids;
   for (const auto& records : LinkedTasks()) ids.push_back(world.Queue(records));
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), ids);
   EXPECT_FALSE(run.carry);
   EXPECT_EQ(world.w.records.GroupSizes(), std::vector<std::size_t>{3});
@@ -148,12 +168,12 @@ TEST(LoadGroup, ATaskThatWouldOverflowBatchRowsIsCarriedUnstarted) {
   const auto a = world.Queue(four);
   const auto b = world.Queue(other);
   const auto c = world.Queue(third);
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, b}));  // 8 rows; 11 would exceed 10
   ASSERT_TRUE(run.carry);
   EXPECT_EQ(run.carry->task_id, c);
   EXPECT_EQ(world.Task(c).state, TaskState::kPending);
-  GroupRun next = world.RunOnce(run.carry);
+  World::Ran next = world.RunOnce(run.carry);
   EXPECT_EQ(TaskIds(next), std::vector<std::string>{c});
   EXPECT_EQ(world.Task(c).state, TaskState::kSuccess);
   EXPECT_EQ(world.w.records.GroupSizes(), (std::vector<std::size_t>{2, 1}));
@@ -164,7 +184,7 @@ TEST(LoadGroup, MaxGroupedBatchesCapsTheClaims) {
   const auto a = world.Queue({Record(1)});
   const auto b = world.Queue({Record(2)});
   const auto c = world.Queue({Record(3)});
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, b}));
   EXPECT_FALSE(run.carry);
   EXPECT_EQ(world.w.queue.Pending(), std::vector<std::string>{c});  // not claimed
@@ -175,7 +195,7 @@ TEST(LoadGroup, ATaskLargerThanABatchRunsOnItsOwnInBatches) {
   std::vector<domain::VisitRecord> big;
   for (int i = 1; i <= 25; ++i) big.push_back(Record(i));
   const auto id = world.Queue(big);
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), std::vector<std::string>{id});
   EXPECT_TRUE(world.w.records.GroupSizes().empty());
   EXPECT_EQ(world.w.records.AppliedBatches().size(), 3u);
@@ -191,7 +211,7 @@ TEST(LoadGroup, ATaskThatCannotJoinEndsTheClaimingAndRunsOnItsOwn) {
   const auto gone = world.Queue({Record(2)});
   const auto c = world.Queue({Record(3)});
   world.w.objects.Remove("upload_2.csv");
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, gone}));
   EXPECT_EQ(world.Task(a).state, TaskState::kSuccess);
   EXPECT_EQ(world.Task(gone).state, TaskState::kFailure);
@@ -206,7 +226,7 @@ TEST(LoadGroup, AnIncompleteObjectDoesNotJoin) {
   const auto a = world.Queue({Record(1)});
   const auto cut = world.Queue({Record(2), Record(3)});
   ASSERT_OK(world.w.objects.Put("upload_2.csv", CsvOf({Record(2)})));
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, cut}));
   EXPECT_EQ(world.Task(cut).state, TaskState::kFailure);
   EXPECT_EQ(world.w.records.PatientCount(), 1u);
@@ -217,7 +237,7 @@ TEST(LoadGroup, AGroupThatFailsToApplyRunsEachTaskOnItsOwn) {
   world.w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatches");
   std::vector<std::string> ids;
   for (const auto& records : LinkedTasks()) ids.push_back(world.Queue(records));
-  GroupRun run = world.RunOnce();
+  World::Ran run = world.RunOnce();
   EXPECT_EQ(TaskIds(run), ids);
   const Reference want = OneByOne(LinkedTasks());
   EXPECT_EQ(world.w.records.Snapshot(), want.tables);
@@ -226,25 +246,66 @@ TEST(LoadGroup, AGroupThatFailsToApplyRunsEachTaskOnItsOwn) {
     EXPECT_EQ(world.Task(ids[k]).counters, want.counters[k]) << k;
   }
   EXPECT_EQ(world.w.records.AppliedBatches().size(), 3u);  // each once
-}
-
-// A store that applies a group batch by batch can fail after committing some: each task then runs
-// on its own from what it committed, and none is counted twice.
-TEST(LoadGroup, APartlyCommittedGroupEndsAsOneByOne) {
-  World world(16);
-  world.w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatch", /*skip=*/1);
-  std::vector<std::string> ids;
-  for (const auto& records : LinkedTasks()) ids.push_back(world.Queue(records));
-  GroupRun run = world.RunOnce();
-  EXPECT_EQ(TaskIds(run), ids);
-  const Reference want = OneByOne(LinkedTasks());
-  EXPECT_EQ(world.w.records.Snapshot(), want.tables);
-  for (std::size_t k = 0; k < ids.size(); ++k) {
-    EXPECT_EQ(world.Task(ids[k]).state, TaskState::kSuccess) << k;
-    EXPECT_EQ(world.Task(ids[k]).counters, want.counters[k]) << k;
-  }
   EXPECT_EQ(world.w.metrics.loaded, 6);
   EXPECT_EQ(world.w.metrics.rejected, 1);
+}
+
+TEST(LoadGroup, AMemberWhoseLeaseIsLostLeavesTheGroupUnapplied) {
+  World world(16);
+  const auto a = world.Queue({Record(1)});
+  const auto b = world.Queue({Record(2)});
+  world.w.queue.FailNext(1, ErrorCode::kConflict, "Extend");
+  World::Ran run = world.RunOnce();
+  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, b}));
+  EXPECT_EQ(Outcomes(run), (std::vector<LoadOutcome>{LoadOutcome::kLost, LoadOutcome::kFinished}));
+  EXPECT_EQ(world.w.records.GroupSizes(), std::vector<std::size_t>{1});
+  EXPECT_EQ(world.Task(a).rows_done, 0);  // the worker that holds it now loads it
+  EXPECT_EQ(world.Task(b).state, TaskState::kSuccess);
+}
+
+// Claimed twice (enqueued twice): it joins once; the copy runs after the group, finds the task
+// finished and is acked too.
+TEST(LoadGroup, ATaskDeliveredTwiceJoinsOnce) {
+  World world(16);
+  const auto a = world.Queue({Record(1), Record(2)});
+  EXPECT_OK(world.w.queue.Enqueue(a));
+  World::Ran run = world.RunOnce();
+  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, a}));
+  EXPECT_EQ(Outcomes(run),
+            (std::vector<LoadOutcome>{LoadOutcome::kFinished, LoadOutcome::kFinished}));
+  EXPECT_EQ(world.w.records.GroupSizes(), std::vector<std::size_t>{1});
+  EXPECT_EQ(world.Task(a).counters.processed_records, 2);
+  EXPECT_TRUE(world.w.queue.Pending().empty());
+}
+
+// When tasks must run on their own after the group (here: the group failed to apply), the carry is
+// handed back to the queue at once rather than held while they run.
+TEST(LoadGroup, TheCarryIsHandedBackWhenTasksRunOnTheirOwn) {
+  World world(16);
+  world.w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatches");
+  const auto a = world.Queue({Record(1), Record(2), Record(3), Record(4)});
+  const auto b = world.Queue({Record(5), Record(6), Record(7), Record(8)});
+  const auto c = world.Queue({Record(9), Record(10), Record(11), Record(12)});
+  World::Ran run = world.RunOnce();
+  EXPECT_FALSE(run.carry);
+  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{c, a, b}));
+  EXPECT_EQ(Outcomes(run), (std::vector<LoadOutcome>{LoadOutcome::kStopped, LoadOutcome::kFinished,
+                                                     LoadOutcome::kFinished}));
+  EXPECT_EQ(world.w.queue.Pending(), std::vector<std::string>{c});
+  EXPECT_EQ(world.Task(c).state, TaskState::kPending);
+  EXPECT_EQ(world.w.metrics.loaded, 8);
+}
+
+TEST(LoadGroup, AStopBeforeATaskRunsOnItsOwnHandsItBack) {
+  World world(16);
+  std::vector<domain::VisitRecord> big;
+  for (int i = 1; i <= 25; ++i) big.push_back(Record(i));
+  const auto id = world.Queue(big);
+  World::Ran run = world.RunOnce(std::nullopt, [] { return true; });
+  EXPECT_EQ(Outcomes(run), std::vector<LoadOutcome>{LoadOutcome::kStopped});
+  EXPECT_EQ(world.Task(id).state, TaskState::kPending);
+  EXPECT_EQ(world.w.queue.Pending(), std::vector<std::string>{id});
+  EXPECT_TRUE(world.w.records.AppliedBatches().empty());
 }
 
 TEST(LoadGroup, ManyTasksDrainInGroupsOfAtMostBatchRows) {

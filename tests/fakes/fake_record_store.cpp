@@ -16,6 +16,10 @@ bool Matches(const std::optional<std::string>& needle, const std::string& value)
 
 Result<domain::TaskCounters> FakeRecordStore::ApplyBatch(const ports::BatchInput& batch) {
   if (auto error = Inject("ApplyBatch")) return *error;
+  return ApplyOne(batch);
+}
+
+Result<domain::TaskCounters> FakeRecordStore::ApplyOne(const ports::BatchInput& batch) {
   // Lock order: task store, then this store (ApplyProgress calls back under the task lock).
   return tasks_.ApplyProgress(batch, [&] {
     std::lock_guard lock(mu_);
@@ -57,7 +61,23 @@ Result<std::vector<domain::TaskCounters>> FakeRecordStore::ApplyBatches(
     group_sizes_.push_back(batches.size());
   }
   if (auto error = Inject("ApplyBatches")) return *error;
-  return ports::RecordStore::ApplyBatches(batches);
+  if (MaxGroupedBatches() <= 1) return ports::RecordStore::ApplyBatches(batches);
+  // All or none, as a grouping store: every batch is checked before any is applied (a batch of
+  // the group can only fail those checks here).
+  for (const auto& batch : batches) {
+    auto task = tasks_.Task(batch.task_id);
+    if (!task) return NotFound("task not found");
+    if (task->rows_done != batch.rows_done_before || domain::IsFinished(task->state)) {
+      return Conflict("task progress moved on");
+    }
+  }
+  std::vector<domain::TaskCounters> out;
+  for (const auto& batch : batches) {
+    auto counters = ApplyOne(batch);
+    if (!counters) return counters.error();
+    out.push_back(*counters);
+  }
+  return out;
 }
 
 domain::ExistingState FakeRecordStore::LoadState(const ports::BatchInput& batch) const {

@@ -23,9 +23,9 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   explicit FakeRecordStore(FakeTaskStore& tasks) : tasks_(tasks) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
-  // Groups as SetMaxGroupedBatches says (1 by default: no grouping). The batches are applied one
-  // by one (the port's default: a failure may leave a prefix committed), unless a failure is
-  // injected on "ApplyBatches", which then applies none.
+  // Groups as SetMaxGroupedBatches says (1 by default: no grouping, and ApplyBatches is the port's
+  // default, batch by batch). Grouping, it applies all or none: a failure injected on
+  // "ApplyBatches", or a batch whose task moved on, applies none.
   std::size_t MaxGroupedBatches() const override;
   Result<std::vector<domain::TaskCounters>> ApplyBatches(
       std::span<const ports::BatchInput> batches) override;
@@ -65,6 +65,7 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   std::vector<std::size_t> GroupSizes() const;
 
  private:
+  Result<domain::TaskCounters> ApplyOne(const ports::BatchInput& batch);
   domain::ExistingState LoadState(const ports::BatchInput& batch) const;
   void WritePlan(const domain::BatchPlan& plan);
   ports::PatientView View(std::int64_t id, const PatientRow& row) const;

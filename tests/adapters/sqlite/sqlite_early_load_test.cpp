@@ -103,6 +103,9 @@ TEST_F(SqliteEarlyLoadTest, AGroupLoadsAgainWhatTheStoresBatchesAndItsOwnWroteSi
   EXPECT_EQ((*counters)[2].patients_unchanged, 1);  // White again: nothing to change
   EXPECT_EQ(LastNamesOf(*records_), std::vector<std::string>{"White"});
   EXPECT_EQ(early_loads_, 2);  // the group's, and the batch in between (no further one)
+  // The group kept its early loads (only its own store wrote since): the next batch loads early.
+  ASSERT_OK(ApplyRows(*records_, last, 1, {EarlyLoadRow(2, "M-2", "Jones", "V-5")}));
+  EXPECT_EQ(early_loads_, 3);
 }
 
 // Another process's batch in between: everything is loaded again (Brown kept), and the next batch
