@@ -4,6 +4,7 @@
 // those rewrites (docs/architecture.md, "Worker").
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <utility>
 #include <variant>
 
@@ -52,14 +53,14 @@ struct GroupPorts {
   RecordMetrics& metrics;
 };
 
-// Renews the members' leases (reading their objects took a while), applies their batches together
-// and marks each task SUCCESS, settling it. A member whose lease is lost is settled as lost; one
-// whose part fails goes to `alone`.
-void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, const SettleFn& settle,
-                std::vector<ports::ClaimedTask>& alone) {
+// Renews the members' leases when `renew` (reading their objects took a while), applies their
+// batches together and marks each task SUCCESS, settling it. A member whose lease is lost is
+// settled as lost; one whose part fails goes to `alone`.
+void ApplyGroup(const GroupPorts& p, std::vector<Member>& members, bool renew,
+                const SettleFn& settle, std::vector<ports::ClaimedTask>& alone) {
   std::vector<Member> kept;
   for (Member& m : members) {
-    if (auto extended = p.queue.Extend(m.claim); !extended) {
+    if (auto extended = renew ? p.queue.Extend(m.claim) : Status{}; !extended) {
       if (extended.error().code == ErrorCode::kConflict) {
         spdlog::warn("task={} lease lost before its group was applied", m.claim.task_id);
         settle({m.claim, LoadOutcome::kLost});
@@ -114,6 +115,7 @@ std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& f
   const auto rows_limit = static_cast<std::int64_t>(options_.batch_rows);
   const std::size_t max_members = records_.MaxGroupedBatches();
   const auto stopping = [&] { return stop_requested && stop_requested(); };
+  const auto claimed_at = std::chrono::steady_clock::now();
   std::vector<Member> members;
   std::vector<ports::ClaimedTask> alone;
   std::optional<ports::ClaimedTask> carry;
@@ -167,7 +169,8 @@ std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& f
         break;
     }
   }
-  ApplyGroup(GroupPorts{records_, tasks_, queue_, clock_, metrics_}, members, settle, alone);
+  const bool renew = std::chrono::steady_clock::now() - claimed_at > options_.group_lease_renewal;
+  ApplyGroup(GroupPorts{records_, tasks_, queue_, clock_, metrics_}, members, renew, settle, alone);
   if (carry && !alone.empty()) {
     settle({*carry, LoadOutcome::kStopped});  // handed back rather than held while these run
     carry.reset();

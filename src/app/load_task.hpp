@@ -26,6 +26,10 @@ struct LoadOptions {
   std::chrono::milliseconds first_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
   bool log_phi = false;  // when false no MRN/name/date/reason reaches a log line
+  // A group whose tasks took longer than this to claim and read renews their leases before it is
+  // applied. Quicker groups do not: each renewal is a write, and on SQLite it would wait for the
+  // other worker's write transaction instead of loading beside it.
+  std::chrono::milliseconds group_lease_renewal{5000};
 };
 
 enum class LoadOutcome {
@@ -60,14 +64,14 @@ class LoadTask {
   // Runs `first` and, while they are queued, more tasks claimed with `claim_now`, applying their
   // rows in one RecordStore::ApplyBatches call: each task with nothing committed yet whose
   // records fit in the group (batch_rows rows in all, MaxGroupedBatches() tasks) and whose object
-  // reads whole as one batch joins it. Their leases are renewed just before the apply (a task
-  // whose lease is lost leaves the group). Each task of an applied group is marked SUCCESS and
-  // settled at once. A claimed task that would overflow the group is returned (the carry: run it
-  // next, as the first of the next group), or handed back to the queue when tasks must run on
-  // their own first; one that cannot join (larger than a batch, resuming, claimed twice, its
-  // object unreadable or incomplete) ends the claiming and runs on its own (Run) after the group.
-  // When the group's apply fails, each of its tasks runs on its own with Run.
-  // `settle` gets every task this call ended, released or lost.
+  // reads whole as one batch joins it. Their leases are renewed just before the apply when
+  // gathering them took longer than group_lease_renewal (a task whose lease is lost leaves). Each
+  // task of an applied group is marked SUCCESS and settled at once. A claimed task that would
+  // overflow the group is returned (the carry: run it next, as the first of the next group), or
+  // handed back to the queue when tasks must run on their own first; one that cannot join (larger
+  // than a batch, resuming, claimed twice, its object unreadable or incomplete) ends the claiming
+  // and runs on its own (Run) after the group. When the group's apply fails, each of its tasks runs
+  // on its own with Run. `settle` gets every task this call ended, released or lost.
   std::optional<ports::ClaimedTask> RunGroup(const ports::ClaimedTask& first,
                                              const ClaimNow& claim_now, const SettleFn& settle,
                                              const std::function<bool()>& stop_requested);

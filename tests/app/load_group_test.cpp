@@ -40,10 +40,10 @@ std::vector<std::vector<domain::VisitRecord>> LinkedTasks() {
 
 class World {
  public:
-  explicit World(std::size_t max_grouped) {
+  explicit World(std::size_t max_grouped, LoadOptions options = GroupOptions()) {
     w.records.SetMaxGroupedBatches(max_grouped);
     load = std::make_unique<LoadTask>(w.objects, w.records, w.tasks, w.queue, w.clock, w.metrics,
-                                      GroupOptions());
+                                      options);
   }
 
   // Stores a task's object, creates and queues the task; returns its id.
@@ -250,8 +250,18 @@ TEST(LoadGroup, AGroupThatFailsToApplyRunsEachTaskOnItsOwn) {
   EXPECT_EQ(world.w.metrics.rejected, 1);
 }
 
-TEST(LoadGroup, AMemberWhoseLeaseIsLostLeavesTheGroupUnapplied) {
+TEST(LoadGroup, AQuickGroupDoesNotRenewItsLeases) {
   World world(16);
+  world.Queue({Record(1)});
+  world.Queue({Record(2)});
+  world.RunOnce();
+  EXPECT_EQ(world.w.queue.Calls("Extend"), 0);
+}
+
+TEST(LoadGroup, AMemberWhoseLeaseIsLostLeavesTheGroupUnapplied) {
+  LoadOptions renewing = GroupOptions();
+  renewing.group_lease_renewal = std::chrono::milliseconds(-1);  // every group renews
+  World world(16, renewing);
   const auto a = world.Queue({Record(1)});
   const auto b = world.Queue({Record(2)});
   world.w.queue.FailNext(1, ErrorCode::kConflict, "Extend");
