@@ -18,14 +18,7 @@ using domain::TaskState;
 
 constexpr std::size_t kBatchRows = 10;
 
-LoadOptions GroupOptions() {
-  LoadOptions options;
-  options.batch_rows = kBatchRows;
-  options.max_attempts = 3;
-  options.first_backoff = std::chrono::milliseconds(1);
-  options.max_backoff = std::chrono::milliseconds(2);
-  return options;
-}
+LoadOptions GroupOptions() { return FastLoadOptions(kBatchRows); }
 
 // Tasks that touch each other's keys: the second renames the first's patient and gives it a new
 // visit, the third names the first's visit under another patient (a conflict: rejected).

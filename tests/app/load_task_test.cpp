@@ -29,14 +29,7 @@ std::int64_t DataRows(std::string_view csv) {
   return std::max<std::int64_t>(rows - 1, 0);
 }
 
-LoadOptions FastOptions(std::size_t batch_rows = 2) {
-  LoadOptions options;
-  options.batch_rows = batch_rows;
-  options.max_attempts = 3;
-  options.first_backoff = std::chrono::milliseconds(1);
-  options.max_backoff = std::chrono::milliseconds(4);
-  return options;
-}
+LoadOptions FastOptions(std::size_t batch_rows = 2) { return FastLoadOptions(batch_rows); }
 
 // A world with one LoadTask and helpers to submit a CSV body and run the task to an outcome.
 class LoadTaskTest : public ::testing::Test {
@@ -268,19 +261,25 @@ TEST_F(LoadTaskTest, FinishedTaskIsNotRunAgain) {
   EXPECT_TRUE(w.records.AppliedBatches().empty());
 }
 
+// Stores `csv` as the one task of `world`, claims it and runs it to its end; returns its id.
+std::string RunOnly(FakeWorld& world, const std::string& csv) {
+  LoadTask load(world.objects, world.records, world.tasks, world.queue, world.clock, world.metrics,
+                FastOptions());
+  EXPECT_OK(world.objects.Put("upload_1.csv", csv));
+  auto task = world.tasks.CreateTask(
+      ports::NewTask{world.ids.NewTaskId(), "upload_1.csv", DataRows(csv), world.clock.Now()});
+  EXPECT_OK(world.queue.Enqueue(task->task_id));
+  auto claimed = world.queue.Claim("only", std::chrono::milliseconds(0));
+  EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
+  return task->task_id;
+}
+
 // Runs `csv` uninterrupted in a separate world: the reference for resume tests.
 std::pair<fakes::FakeRecordStore::Tables, domain::TaskCounters> Uninterrupted(
     const std::string& csv = CsvOf(FiveRecords())) {
   FakeWorld ref;
-  LoadTask load(ref.objects, ref.records, ref.tasks, ref.queue, ref.clock, ref.metrics,
-                FastOptions());
-  EXPECT_OK(ref.objects.Put("upload_1.csv", csv));
-  auto task = ref.tasks.CreateTask(
-      ports::NewTask{ref.ids.NewTaskId(), "upload_1.csv", DataRows(csv), ref.clock.Now()});
-  EXPECT_OK(ref.queue.Enqueue(task->task_id));
-  auto claimed = ref.queue.Claim("ref", std::chrono::milliseconds(0));
-  EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
-  return {ref.records.Snapshot(), ref.tasks.Task(task->task_id)->counters};
+  const std::string id = RunOnly(ref, csv);
+  return {ref.records.Snapshot(), ref.tasks.Task(id)->counters};
 }
 
 TEST_F(LoadTaskTest, StopAfterABatchThenResumeMatchesAnUninterruptedRun) {
@@ -598,17 +597,9 @@ struct CutRun {
 
 CutRun RunCut(const std::string& csv, std::size_t cut, int gets) {
   FakeWorld world;
-  LoadTask load(world.objects, world.records, world.tasks, world.queue, world.clock, world.metrics,
-                FastOptions());
-  EXPECT_OK(world.objects.Put("upload.csv", csv));
-  auto task = world.tasks.CreateTask(
-      ports::NewTask{world.ids.NewTaskId(), "upload.csv", DataRows(csv), world.clock.Now()});
-  EXPECT_OK(world.queue.Enqueue(task->task_id));
   world.objects.ServeTruncated(cut, gets);
-  auto claimed = world.queue.Claim("cut", std::chrono::milliseconds(0));
-  EXPECT_EQ(load.Run(**claimed, [] { return false; }), LoadOutcome::kFinished);
-  return {world.tasks.Task(task->task_id).value(), world.records.Snapshot(),
-          world.objects.Calls("Get")};
+  const std::string id = RunOnly(world, csv);
+  return {world.tasks.Task(id).value(), world.records.Snapshot(), world.objects.Calls("Get")};
 }
 
 // A store may answer a write before all of the object is readable (s3rver can). Wherever the

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
+#include "app/load_task.hpp"
 #include "app/metrics.hpp"
 #include "domain/csv_codec.hpp"
 #include "domain/visit_record.hpp"
@@ -48,6 +51,16 @@ inline std::string CsvOf(const std::vector<domain::VisitRecord>& records) {
   domain::AppendCsvHeader(csv);
   for (const auto& r : records) domain::AppendCsvRecord(r, csv);
   return csv;
+}
+
+// Load options for tests: `batch_rows` rows a batch, 3 attempts, backoffs of a few milliseconds.
+inline LoadOptions FastLoadOptions(std::size_t batch_rows) {
+  LoadOptions options;
+  options.batch_rows = batch_rows;
+  options.max_attempts = 3;
+  options.first_backoff = std::chrono::milliseconds(1);
+  options.max_backoff = std::chrono::milliseconds(4);
+  return options;
 }
 
 // Every fake port, wired the way main/ wires the real ones.
