@@ -318,80 +318,21 @@ Result<Applied> WriteBatch(Connection& conn, const ports::BatchInput& batch,
 }  // namespace
 
 Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInput& batch) {
-  // The batch loads the rows it names on a read connection before it takes the writer, so that it
-  // loads while another batch writes (and short writes, such as a request recording its task, go
-  // meanwhile). In the write transaction it keeps what it loaded when records_version has not
-  // moved since, or has moved only by this store's own batches (write_log_): then it loads again
-  // just the rows naming their keys. Otherwise (another process or program wrote, which the
-  // writer notices by PRAGMA data_version; or the log no longer covers the versions) it loads
-  // everything again, and the next batch loads in the write transaction only.
-  const bool load_early = load_early_.load(std::memory_order_relaxed);
-  const WrittenKeys keys = KeysOf(batch.rows);
-  RecordsVersion early_version;
-  std::uint64_t early_writes = 0;
-  domain::ExistingState early;
-  if (load_early) {
-    early_writes = db_->WriteTransactions();  // both before the read snapshot
-    const std::uint64_t epoch = db_->OtherCommitsSeen();
-    auto loaded = db_->Read([&](Connection& conn) -> Result<domain::ExistingState> {
-      auto version = ReadRecordsVersion(conn, epoch);
-      if (!version) return version.error();
-      early_version = *version;
-      return LoadExisting(conn, batch.rows);
-    });
-    if (!loaded) return loaded.error();
-    early = std::move(*loaded);
-    if (after_early_load_) after_early_load_();
-  }
-  bool early_wasted = false;
-  PendingEntry entry(write_log_);
-  auto applied = db_->WriteBulk([&](Connection& conn) -> Result<domain::TaskCounters> {
-    entry.Settle(false);  // an attempt before this one (busy) did not commit
-    if (auto task = CheckTask(conn, batch); !task) return task.error();
-    auto version = ReadRecordsVersion(conn, db_->OtherCommitsSeen());
-    if (!version) return version.error();
-    std::optional<WrittenKeys> since;
-    if (early_version.value >= 0 && version->value >= 0 &&
-        !db_->OtherCommitSeenAfter(early_writes)) {
-      since = write_log_.Between(early_version, *version);
-    }
-    early_wasted = load_early && !since;
-    // `early` is brought up to `version` in place: a retried attempt starts from there.
-    if (since) {
-      auto refreshed = Refresh(batch.rows, *since, early,
-                               [&](const auto& named) { return LoadExisting(conn, named); });
-      if (!refreshed) return refreshed.error();
-      spdlog::debug("sqlite: task {} batch loaded before the writer, {} of {} rows again",
-                    batch.task_id, *refreshed, batch.rows.size());
-    } else {
-      if (load_early) {
-        spdlog::debug(
-            "sqlite: task {} batch loaded again by the writer (another connection"
-            " committed since its early load)",
-            batch.task_id);
-      }
-      auto full = LoadExisting(conn, batch.rows);
-      if (!full) return full.error();
-      early = std::move(*full);
-    }
-    early_version = *version;
-    auto applied = WriteBatch(conn, batch, early);
-    if (!applied) return applied.error();
-    // The writer holds the file: nobody else writes between the two versions.
-    if (applied->wrote_records && version->value >= 0) {
-      entry.Add(*version, {version->value + 1, version->writer}, keys);
-    }
-    return applied->counters;
-  });
-  entry.Settle(applied.has_value());
-  if (applied) load_early_.store(!early_wasted, std::memory_order_relaxed);
-  return applied;
+  auto applied = ApplyBatches(std::span<const ports::BatchInput>(&batch, 1));
+  if (!applied) return applied.error();
+  return applied->front();
 }
 
-// The batches' early loads share one read snapshot. In the write transaction each batch is brought
-// up to date as ApplyBatch does, and also for the keys of the group's batches before it, which
-// wrote in this same transaction. A retried attempt (the first rolled back) loads everything in
-// the transaction: the early states may hold what the rolled-back attempt wrote.
+// The batches load the rows they name on a read connection (one snapshot) before they take the
+// writer, so that they load while another batch writes (and short writes, such as a request
+// recording its task, go meanwhile). In the write transaction each batch keeps what it loaded when
+// records_version has not moved since, or has moved only by this store's own batches (write_log_):
+// then it loads again just the rows naming their keys, and those naming the keys of the group's
+// batches before it, which wrote in this same transaction. Otherwise (another process or program
+// wrote, which the writer notices by PRAGMA data_version; or the log no longer covers the
+// versions) it loads everything again, and the next call loads in the write transaction only. A
+// retried attempt (the first rolled back) loads everything in the transaction: the early states
+// may hold what the rolled-back attempt wrote.
 Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
     std::span<const ports::BatchInput> batches) {
   const bool load_early = load_early_.load(std::memory_order_relaxed);
@@ -402,7 +343,7 @@ Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
   std::uint64_t early_writes = 0;
   std::vector<domain::ExistingState> early(batches.size());
   if (load_early) {
-    early_writes = db_->WriteTransactions();
+    early_writes = db_->WriteTransactions();  // both before the read snapshot
     const std::uint64_t epoch = db_->OtherCommitsSeen();
     auto loaded = db_->Read([&](Connection& conn) -> Status {
       auto version = ReadRecordsVersion(conn, epoch);
@@ -433,7 +374,6 @@ Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
     early_wasted = load_early && !since;
     const auto load = [&](const auto& named) { return LoadExisting(conn, named); };
     std::vector<domain::TaskCounters> out;
-    std::vector<bool> wrote(batches.size(), false);
     std::int64_t writing = 0;  // batches that moved records_version
     WrittenKeys group_keys;
     for (std::size_t k = 0; k < batches.size(); ++k) {
@@ -441,19 +381,24 @@ Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
       if (auto task = CheckTask(conn, batch); !task) return task.error();
       if (since) {
         auto refreshed = Refresh(batch.rows, *since, early[k], load);
-        for (std::size_t j = 0; refreshed && j < k; ++j) {
-          if (wrote[j]) refreshed = Refresh(batch.rows, keys[j], early[k], load);
-        }
         if (!refreshed) return refreshed.error();
+        if (writing > 0) {  // and the keys the group's batches before it wrote
+          auto again = Refresh(batch.rows, group_keys, early[k], load);
+          if (!again) return again.error();
+        }
+        spdlog::debug("sqlite: task {} batch loaded before the writer, {} of {} rows again",
+                      batch.task_id, *refreshed, batch.rows.size());
       } else {
+        if (load_early) {
+          spdlog::debug("sqlite: task {} batch loaded again by the writer", batch.task_id);
+        }
         auto full = LoadExisting(conn, batch.rows);  // sees the group's writes so far
         if (!full) return full.error();
         early[k] = std::move(*full);
       }
       auto written = WriteBatch(conn, batch, early[k]);
       if (!written) return written.error();
-      wrote[k] = written->wrote_records;
-      if (wrote[k]) {
+      if (written->wrote_records) {
         ++writing;
         group_keys.Merge(keys[k]);
       }
