@@ -121,32 +121,30 @@ std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& f
   std::optional<ports::ClaimedTask> carry;
   std::int64_t rows = 0;
 
-  // Offers one claimed task to the group.
+  // Offers one claimed task to the group: admitted (started, its object still to be read), or not.
+  // Reading waits until the claiming is over: the claims and MarkStarted are short writes that go
+  // back to back, before a bulk write waiting for the writer (SqliteDatabase). Read between them,
+  // the other worker's group takes the writer after the first claim, and the next claim waits for
+  // its whole transaction while nobody prepares a group (the two workers fall into step).
+  std::vector<std::pair<ports::ClaimedTask, ports::TaskRecord>> admitted;
   const auto offer = [&](const ports::ClaimedTask& claim) -> Offer {
-    for (const Member& m : members) {
+    for (const auto& a : admitted) {
       // Delivered twice (enqueued twice, or its lease ran out while the group was read): the
       // copy runs after the group, finds the task finished and is acked.
-      if (m.claim.task_id == claim.task_id) return Offer::kAlone;
+      if (a.first.task_id == claim.task_id) return Offer::kAlone;
     }
     auto task = tasks_.GetTask(claim.task_id, false);
     if (!task || domain::IsFinished(task->state) || task->rows_done > 0 ||
         task->records_received > rows_limit) {
       return Offer::kAlone;  // Run sees to each of these
     }
-    if (!members.empty() && rows + task->records_received > rows_limit) return Offer::kCarry;
+    if (!admitted.empty() && rows + task->records_received > rows_limit) return Offer::kCarry;
     if (auto started = tasks_.MarkStarted(claim.task_id, clock_.Now()); !started) {
       return started.error().code == ErrorCode::kConflict ? Offer::kFinished : Offer::kAlone;
     }
     load_steps::LogStart(*task, true);
-    auto reader = objects_.Get(task->csv_filename);
-    if (!reader) return Offer::kAlone;
-    spdlog::info("[STEP 2] Parsing CSV… task={}", claim.task_id);
-    auto batch =
-        ReadWhole(std::move(*reader),
-                  load_steps::SettingsFor(*task, options_, load_steps::UtcDate(clock_.Now())));
-    if (!batch) return Offer::kAlone;
     rows += task->records_received;
-    members.push_back(Member{claim, std::move(*task), std::move(*batch)});
+    admitted.emplace_back(claim, std::move(*task));
     return Offer::kJoined;
   };
 
@@ -156,7 +154,7 @@ std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& f
     next.reset();
     switch (offer(claim)) {
       case Offer::kJoined:
-        if (members.size() < max_members && rows < rows_limit && !stopping()) next = claim_now();
+        if (admitted.size() < max_members && rows < rows_limit && !stopping()) next = claim_now();
         break;
       case Offer::kAlone:
         alone.push_back(claim);
@@ -168,6 +166,20 @@ std::optional<ports::ClaimedTask> LoadTask::RunGroup(const ports::ClaimedTask& f
         settle({claim, LoadOutcome::kFinished});
         break;
     }
+  }
+  // Each admitted task's object, read whole: it joins the group, or runs on its own after it.
+  const domain::Date today = load_steps::UtcDate(clock_.Now());
+  for (auto& [claim, task] : admitted) {
+    auto reader = objects_.Get(task.csv_filename);
+    spdlog::info("[STEP 2] Parsing CSV… task={}", claim.task_id);
+    auto batch = reader
+                     ? ReadWhole(std::move(*reader), load_steps::SettingsFor(task, options_, today))
+                     : std::nullopt;
+    if (!batch) {
+      alone.push_back(claim);
+      continue;
+    }
+    members.push_back(Member{claim, std::move(task), std::move(*batch)});
   }
   const bool renew = std::chrono::steady_clock::now() - claimed_at > options_.group_lease_renewal;
   ApplyGroup(GroupPorts{records_, tasks_, queue_, clock_, metrics_}, members, renew, settle, alone);

@@ -198,18 +198,60 @@ TEST(LoadGroup, ATaskLargerThanABatchRunsOnItsOwnInBatches) {
 
 // A claimed task that cannot join (its object is gone) ends the claiming: the group is applied,
 // then that task runs on its own and fails with its reason; the queue's last task is not claimed.
-TEST(LoadGroup, ATaskThatCannotJoinEndsTheClaimingAndRunsOnItsOwn) {
+// A task whose object cannot be read runs on its own after the group: the objects are read once
+// the claiming is over, so the claiming went on past it.
+TEST(LoadGroup, ATaskWhoseObjectCannotBeReadRunsOnItsOwnAfterTheGroup) {
   World world(16);
   const auto a = world.Queue({Record(1)});
   const auto gone = world.Queue({Record(2)});
   const auto c = world.Queue({Record(3)});
   world.w.objects.Remove("upload_2.csv");
   World::Ran run = world.RunOnce();
-  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, gone}));
+  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, c, gone}));
   EXPECT_EQ(world.Task(a).state, TaskState::kSuccess);
+  EXPECT_EQ(world.Task(c).state, TaskState::kSuccess);
   EXPECT_EQ(world.Task(gone).state, TaskState::kFailure);
   EXPECT_EQ(world.Task(gone).failure_reason, "CSV object not found");
+  EXPECT_TRUE(world.w.queue.Pending().empty());
+}
+
+// A task that cannot join (here: larger than a batch) ends the claiming and runs on its own.
+TEST(LoadGroup, ATaskThatCannotJoinEndsTheClaimingAndRunsOnItsOwn) {
+  World world(16);
+  const auto a = world.Queue({Record(1)});
+  std::vector<domain::VisitRecord> large;
+  for (int i = 0; i < static_cast<int>(kBatchRows) + 1; ++i) large.push_back(Record(10 + i));
+  const auto big = world.Queue(large);
+  const auto c = world.Queue({Record(3)});
+  World::Ran run = world.RunOnce();
+  EXPECT_EQ(TaskIds(run), (std::vector<std::string>{a, big}));
+  EXPECT_EQ(world.Task(big).state, TaskState::kSuccess);
   EXPECT_EQ(world.w.queue.Pending(), std::vector<std::string>{c});
+}
+
+// Every claim of a group comes before any of its objects is read: on SQLite the claims are short
+// writes that go back to back before the other worker's waiting group; read between them, the
+// next claim would wait for that group's whole transaction.
+TEST(LoadGroup, TheGroupIsClaimedBeforeAnyObjectIsRead) {
+  World world(16);
+  for (int i = 1; i <= 3; ++i) world.Queue({Record(i)});
+  auto first = world.ClaimNow();
+  ASSERT_TRUE(first.has_value());
+  std::vector<int> reads_at_claim;
+  int applied = 0;
+  auto carry = world.load->RunGroup(
+      *first,
+      [&] {
+        reads_at_claim.push_back(world.w.objects.Gets());
+        return world.ClaimNow();
+      },
+      [&](const TaskOutcome& done) { applied += done.outcome == LoadOutcome::kFinished; },
+      [] { return false; });
+  EXPECT_FALSE(carry.has_value());
+  EXPECT_EQ(reads_at_claim, (std::vector<int>{0, 0, 0}));  // the third finds the queue empty
+  EXPECT_EQ(world.w.objects.Gets(), 3);
+  EXPECT_EQ(applied, 3);
+  EXPECT_EQ(world.w.records.GroupSizes(), std::vector<std::size_t>{3});
 }
 
 // An object served in part cannot join either: it is retried on its own (and here stays cut, so

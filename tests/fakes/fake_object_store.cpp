@@ -78,9 +78,15 @@ Result<std::unique_ptr<ports::ObjectWriter>> FakeObjectStore::BeginPut(std::stri
       std::make_unique<FakeObjectWriter>(*this, std::string(key)));
 }
 
-Result<std::unique_ptr<ports::ObjectReader>> FakeObjectStore::Get(std::string_view key) {
-  if (auto error = Inject("Get")) return *error;
+int FakeObjectStore::Gets() const {
   std::lock_guard lock(mu_);
+  return gets_;
+}
+
+Result<std::unique_ptr<ports::ObjectReader>> FakeObjectStore::Get(std::string_view key) {
+  std::lock_guard lock(mu_);
+  ++gets_;
+  if (auto error = Inject("Get")) return *error;
   auto it = objects_.find(key);
   if (it == objects_.end()) return NotFound("object not found");
   std::shared_ptr<const std::string> data = it->second;

@@ -41,6 +41,8 @@ class FakeObjectStore : public ports::ObjectStore, public FailureInjector {
   std::size_t LargestWrite() const;
   // Writers begun and not yet committed or destroyed.
   int OpenWriters() const;
+  // Get() calls so far.
+  int Gets() const;
 
  private:
   friend class FakeObjectWriter;
@@ -56,6 +58,7 @@ class FakeObjectStore : public ports::ObjectStore, public FailureInjector {
   int truncated_gets_ = 0;
   std::size_t largest_write_ = 0;
   int open_writers_ = 0;
+  int gets_ = 0;
 };
 
 }  // namespace intake::fakes
