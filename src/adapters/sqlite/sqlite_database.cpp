@@ -229,15 +229,13 @@ std::unique_lock<std::mutex> SqliteDatabase::LockWriter(Access access) {
     } arrived{this};
     return std::unique_lock(writer_mu_);
   }
-  const auto give_up = Clock::now() + options_.max_bulk_yield;
+  const auto arrived = Clock::now();
   while (true) {
     {
       std::unique_lock gate(gate_mu_);
-      while (!BulkMayGo(give_up)) {
-        const auto wake =
-            short_writers_waiting_ > 0
-                ? give_up
-                : std::min(give_up, last_short_write_done_ + options_.short_write_grace);
+      while (!BulkMayGo(arrived)) {
+        const auto give_up = GiveUp(arrived);
+        const auto wake = short_writers_waiting_ > 0 ? give_up : std::min(give_up, GraceEnd());
         gate_cv_.wait_until(gate, wake);
       }
     }
@@ -245,19 +243,30 @@ std::unique_lock<std::mutex> SqliteDatabase::LockWriter(Access access) {
     std::lock_guard gate(gate_mu_);
     // Checked again with the writer held: a short writer that came, or finished, while this one
     // waited for the mutex still goes first.
-    if (BulkMayGo(give_up)) return writer_lock;
+    if (BulkMayGo(arrived)) return writer_lock;
   }
 }
 
-bool SqliteDatabase::BulkMayGo(std::chrono::steady_clock::time_point give_up) const {
-  const auto now = std::chrono::steady_clock::now();
-  if (now >= give_up) return true;
-  return short_writers_waiting_ == 0 && now >= last_short_write_done_ + options_.short_write_grace;
+std::chrono::steady_clock::time_point SqliteDatabase::GiveUp(
+    std::chrono::steady_clock::time_point arrived) const {
+  return std::max(arrived, last_bulk_done_) + options_.max_bulk_yield;
 }
 
-void SqliteDatabase::NoteShortWriteDone() {
+bool SqliteDatabase::BulkMayGo(std::chrono::steady_clock::time_point arrived) const {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= GiveUp(arrived)) return true;
+  return short_writers_waiting_ == 0 && now >= GraceEnd();
+}
+
+std::chrono::steady_clock::time_point SqliteDatabase::GraceEnd() const {
+  return std::max(last_write_done_ + options_.short_write_grace,
+                  last_bulk_done_ + options_.bulk_write_grace);
+}
+
+void SqliteDatabase::NoteWriteDone(bool bulk) {
   std::lock_guard gate(gate_mu_);
-  last_short_write_done_ = std::chrono::steady_clock::now();
+  last_write_done_ = std::chrono::steady_clock::now();
+  if (bulk) last_bulk_done_ = last_write_done_;
 }
 
 Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(Access access) {
@@ -273,7 +282,7 @@ Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(Access access) {
       checkpointer_->Attach((*conn)->handle());
       writer_ = std::move(*conn);
     }
-    return Lease(this, std::move(writer_lock), access == Access::kWrite);
+    return Lease(this, std::move(writer_lock), access == Access::kBulkWrite);
   }
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !idle_.empty() || open_count_ < options_.max_connections; });

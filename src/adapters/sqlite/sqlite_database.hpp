@@ -55,10 +55,16 @@ struct SqliteOptions {
   // thread of their own (WalCheckpointer); other connections keep SQLite's automatic one.
   std::int64_t wal_checkpoint_pages = 16000;
   // A bulk write (WriteBulk: a load's batch) lets short writes (Write) waiting for the writer go
-  // first, and waits this long after the last one finished, so a request's next write (recording a
-  // task, then queueing it) goes first too ...
+  // first, and waits this long after the last one finished, so the same caller's next short write
+  // (a worker claiming one task after another) goes first too ...
   std::chrono::milliseconds short_write_grace{2};
-  // ... but for at most this long in all: then it takes its turn, however busy the short writers.
+  // ... and this long after the last bulk write finished, so that the worker that made it marks
+  // its tasks done and claims its next ones before another bulk write takes the writer (a thread
+  // just woken, such as the checkpointer, may take its core for a few milliseconds first) ...
+  std::chrono::milliseconds bulk_write_grace{20};
+  // ... but for at most this long in all (counted from when it came, or from the end of the last
+  // bulk write when it came before: waiting for a bulk write is not yielding): then it takes its
+  // turn, however busy the short writers.
   std::chrono::milliseconds max_bulk_yield{250};
 };
 
@@ -178,8 +184,8 @@ class SqliteDatabase {
     return RunTransaction(Access::kWrite, fn);
   }
   // Write() for a long transaction (a load's batch): it lets every short Write() waiting for the
-  // writer go first, so a request that only records a task never waits behind a queue of batches
-  // (at most behind the one batch in flight).
+  // writer go first, so a short write never waits behind a queue of batches (at most behind the
+  // one batch in flight).
   template <class Fn>
   auto WriteBulk(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
     return RunTransaction(Access::kBulkWrite, fn);
@@ -212,12 +218,18 @@ class SqliteDatabase {
 
   Result<Lease> Acquire(Access access);
   // Locks writer_mu_. A bulk writer first waits until no short writer is waiting for it and the
-  // last one finished short_write_grace ago, or max_bulk_yield has passed (SqliteOptions).
+  // last write finished short_write_grace ago, or until GiveUp (SqliteOptions).
   std::unique_lock<std::mutex> LockWriter(Access access);
-  // With gate_mu_ held: may a bulk writer that gives up yielding at `give_up` go now?
-  bool BulkMayGo(std::chrono::steady_clock::time_point give_up) const;
-  // Called by a short writer's Lease while it still holds the writer.
-  void NoteShortWriteDone();
+  // With gate_mu_ held: when a bulk writer that came at `arrived` stops yielding to short writes:
+  // max_bulk_yield after it came, or after the last bulk write finished when that was later (the
+  // time spent waiting for another bulk write is not yielding).
+  std::chrono::steady_clock::time_point GiveUp(std::chrono::steady_clock::time_point arrived) const;
+  // With gate_mu_ held: when the grace after the last write ends.
+  std::chrono::steady_clock::time_point GraceEnd() const;
+  // With gate_mu_ held: may a bulk writer that came at `arrived` go now?
+  bool BulkMayGo(std::chrono::steady_clock::time_point arrived) const;
+  // Called by a writer's Lease while it still holds the writer.
+  void NoteWriteDone(bool bulk);
   void ReleaseConnection(std::unique_ptr<Connection> conn);
   bool UsesWriter() const { return path_ != kMemoryPath; }
   Status Begin(Connection& conn, bool write);
@@ -242,7 +254,8 @@ class SqliteDatabase {
   std::mutex gate_mu_;               // guards the two fields below gate_cv_
   std::condition_variable gate_cv_;  // signalled when it drops to 0
   int short_writers_waiting_ = 0;
-  std::chrono::steady_clock::time_point last_short_write_done_;  // guarded by gate_mu_
+  std::chrono::steady_clock::time_point last_write_done_;  // guarded by gate_mu_
+  std::chrono::steady_clock::time_point last_bulk_done_;   // guarded by gate_mu_
   std::unique_ptr<WalCheckpointer> checkpointer_;  // guarded by writer_mu_; outlives writer_
   std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
   std::atomic<std::uint64_t> write_transactions_{0};
@@ -259,15 +272,18 @@ class SqliteDatabase {
 class SqliteDatabase::Lease {
  public:
   Lease(SqliteDatabase* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
-  Lease(SqliteDatabase* db, std::unique_lock<std::mutex> writer_lock, bool short_write)
-      : db_(db), writer_lock_(std::move(writer_lock)), short_write_(short_write) {}
+  Lease(SqliteDatabase* db, std::unique_lock<std::mutex> writer_lock, bool bulk)
+      : db_(db), writer_lock_(std::move(writer_lock)), bulk_(bulk) {}
   Lease(Lease&&) noexcept = default;
   Lease& operator=(Lease&&) = delete;
   ~Lease() {
     if (conn_) db_->ReleaseConnection(std::move(conn_));
     // Noted before the writer is unlocked (by writer_lock_), so that a bulk writer waiting for the
-    // mutex sees it when it gets the mutex.
-    if (writer_lock_ && short_write_) db_->NoteShortWriteDone();
+    // mutex sees it when it gets the mutex. After a bulk write too: a bulk writer that took the
+    // writer the moment another's commit freed it would make that worker's next short writes (its
+    // tasks' SUCCESS, its next claims) wait for its whole transaction, and the two workers would
+    // prepare their groups at the same time instead of one while the other writes.
+    if (writer_lock_) db_->NoteWriteDone(bulk_);
   }
   Connection& operator*() const { return writer_lock_ ? *db_->writer_ : *conn_; }
 
@@ -275,7 +291,7 @@ class SqliteDatabase::Lease {
   SqliteDatabase* db_;
   std::unique_ptr<Connection> conn_;
   std::unique_lock<std::mutex> writer_lock_;
-  bool short_write_ = false;
+  bool bulk_ = false;
 };
 
 template <class Fn>

@@ -163,6 +163,51 @@ TEST(SqliteDatabase, ShortWritesGoBeforeWaitingBulkWrites) {
                                              "second batch"}));
 }
 
+// A worker's short writes right after its bulk write (its tasks' SUCCESS, its next claims) go
+// before another bulk write that has waited for that one, even past max_bulk_yield since it came:
+// the time spent waiting for another bulk write is not yielding to short ones. Otherwise the two
+// workers would prepare their groups at the same time, and the writer would idle meanwhile.
+TEST(SqliteDatabase, AWorkersWritesRightAfterItsBulkWriteGoBeforeTheNextBulkWrite) {
+  TempDir dir;
+  SqliteOptions options;
+  options.bulk_write_grace = 2s;  // far above any scheduling delay: only the rule decides
+  options.max_bulk_yield = 100ms;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  std::mutex order_mu;
+  std::vector<std::string> order;
+  auto record = [&](const std::string& who) {
+    std::lock_guard lock(order_mu);
+    order.push_back(who);
+  };
+  std::promise<void> holding, release;
+  std::thread worker([&] {
+    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
+      holding.set_value();
+      release.get_future().wait();
+      record("first group");
+      return {};
+    }));
+    EXPECT_OK((*db)->Write([&](Connection&) -> Status {
+      record("first worker: its tasks done");
+      return {};
+    }));
+  });
+  holding.get_future().wait();
+  std::thread other([&] {
+    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
+      record("second group");
+      return {};
+    }));
+  });
+  std::this_thread::sleep_for(300ms);  // the second group has waited 3 × max_bulk_yield
+  release.set_value();
+  worker.join();
+  other.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"first group", "first worker: its tasks done",
+                                             "second group"}));
+}
+
 // Short writes one after another (each within the grace of the last) hold a bulk write back for
 // max_bulk_yield at most: then it takes its turn while they go on.
 TEST(SqliteDatabase, BulkWriteIsHeldBackForAtMostMaxBulkYield) {
