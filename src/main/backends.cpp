@@ -52,18 +52,20 @@ std::chrono::milliseconds Lease(const Config& config) {
   return std::chrono::seconds(config.task_lease_seconds);
 }
 
-// The adapters living in an opened, migrated database `db`, whatever its technology.
-template <typename Records, typename Tasks, typename Idempotency, typename Queue, typename Db>
+// The adapters living in an opened, migrated database `db`, whatever its technology; `with` is
+// what the record store, the task store and the queue take besides (SQLite: its inbox).
+template <typename Records, typename Tasks, typename Idempotency, typename Queue, typename Db,
+          typename... With>
 Result<std::unique_ptr<DatabaseBackend>> Assemble(std::shared_ptr<Db> db, const Config& config,
-                                                  bool queue_in_database) {
+                                                  bool queue_in_database, const With&... with) {
   auto version = db->SchemaVersion();
   if (!version) return version.error();
   auto backend = std::make_unique<DatabaseBackend>();
   backend->schema_version = *version;
-  backend->records = std::make_unique<Records>(db);
-  backend->tasks = std::make_unique<Tasks>(db);
+  backend->records = std::make_unique<Records>(db, with...);
+  backend->tasks = std::make_unique<Tasks>(db, with...);
   backend->idempotency = std::make_unique<Idempotency>(db);
-  if (queue_in_database) backend->queue = std::make_unique<Queue>(db, Lease(config));
+  if (queue_in_database) backend->queue = std::make_unique<Queue>(db, with..., Lease(config));
   backend->handle = std::move(db);
   return backend;
 }
@@ -80,8 +82,10 @@ Result<std::unique_ptr<DatabaseBackend>> OpenSqlite(const Config& config,
   }
   auto opened = sq::SqliteDatabase::Open(path_text);
   if (!opened) return opened.error();
+  auto inbox = sq::SqliteInbox::Open(*opened);
+  if (!inbox) return inbox.error();
   return Assemble<sq::SqliteRecordStore, sq::SqliteTaskStore, sq::SqliteIdempotencyStore,
-                  sq::SqliteTaskQueue>(std::move(*opened), config, queue_in_database);
+                  sq::SqliteTaskQueue>(std::move(*opened), config, queue_in_database, *inbox);
 }
 
 Result<std::unique_ptr<DatabaseBackend>> OpenPostgres(const Config& config,

@@ -324,8 +324,8 @@ Result<domain::TaskCounters> SqliteRecordStore::ApplyBatch(const ports::BatchInp
 }
 
 // The batches load the rows they name on a read connection (one snapshot) before they take the
-// writer, so that they load while another batch writes (and short writes, such as a request
-// recording its task, go meanwhile). In the write transaction each batch keeps what it loaded when
+// writer, so that they load while another batch writes (and short writes, such as a worker
+// claiming a task, go meanwhile). In the write transaction each batch keeps what it loaded when
 // records_version has not moved since, or has moved only by this store's own batches (write_log_):
 // then it loads again just the rows naming their keys, and those naming the keys of the group's
 // batches before it, which wrote in this same transaction. Otherwise (another process or program
@@ -362,7 +362,7 @@ Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
   bool early_wasted = false;
   int attempts = 0;
   PendingEntry entry(write_log_);  // one for the group: a log of kCapacity entries covers more
-  auto applied = db_->WriteBulk([&](Connection& conn) -> Result<std::vector<domain::TaskCounters>> {
+  const auto write = [&](Connection& conn) -> Result<std::vector<domain::TaskCounters>> {
     entry.Settle(false);  // an attempt before this one (busy) did not commit
     auto version = ReadRecordsVersion(conn, db_->OtherCommitsSeen());
     if (!version) return version.error();
@@ -409,7 +409,8 @@ Result<std::vector<domain::TaskCounters>> SqliteRecordStore::ApplyBatches(
       entry.Add(*version, {version->value + writing, version->writer}, std::move(group_keys));
     }
     return out;
-  });
+  };
+  auto applied = inbox_->WriteAdopting(*db_, write, /*bulk=*/true);
   entry.Settle(applied.has_value());
   if (applied) load_early_.store(!early_wasted, std::memory_order_relaxed);
   return applied;

@@ -3,7 +3,8 @@
 //
 // ApplyBatch loads the stored patients and visits the batch names (one point lookup per distinct
 // key) on a read connection, then runs one IMMEDIATE transaction (a bulk write: short writes
-// waiting for the writer, such as a request recording its task, go first): checks the task's
+// waiting for the writer, such as a worker claiming a task, go first; it takes the inbox's tasks
+// in first, SqliteInbox): checks the task's
 // rows_done, brings what it loaded up to date (records_version, migration 003, and the store's
 // log of its own batches, adapters/write_log.hpp: only rows that one of those batches named are
 // loaded again; after any other writer, everything), plans the batch with domain::PlanBatch,
@@ -26,6 +27,7 @@
 
 #include "adapters/count_cache.hpp"
 #include "adapters/sqlite/sqlite_database.hpp"
+#include "adapters/sqlite/sqlite_inbox.hpp"
 #include "adapters/write_log.hpp"
 #include "ports/record_store.hpp"
 
@@ -35,7 +37,10 @@ class SqliteRecordStore : public ports::RecordStore {
  public:
   static constexpr std::size_t kMaxGroupedBatches = 16;
 
-  explicit SqliteRecordStore(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+  // `inbox`: the tasks accepted and not taken in yet (SqliteInbox); a batch's transaction takes
+  // them in first, so that a task just created is known to it.
+  SqliteRecordStore(std::shared_ptr<SqliteDatabase> db, std::shared_ptr<SqliteInbox> inbox)
+      : db_(std::move(db)), inbox_(std::move(inbox)) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
   // Several tasks' batches in one write transaction (one commit): each commit rewrites every page
@@ -54,6 +59,7 @@ class SqliteRecordStore : public ports::RecordStore {
 
  private:
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteInbox> inbox_;
   CountCache counts_;
   std::atomic<bool> load_early_{true};  // false after an early load that had to be redone whole
   WriteLog write_log_;

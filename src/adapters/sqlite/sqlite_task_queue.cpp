@@ -43,25 +43,35 @@ std::string NewLeaseToken() {
 }  // namespace
 
 SqliteTaskQueue::SqliteTaskQueue(std::shared_ptr<SqliteDatabase> db,
+                                 std::shared_ptr<SqliteInbox> inbox,
                                  std::chrono::milliseconds lease, std::chrono::milliseconds poll,
                                  const ports::Clock* clock)
-    : db_(std::move(db)), lease_(lease), poll_(poll), clock_(clock) {}
+    : db_(std::move(db)), inbox_(std::move(inbox)), lease_(lease), poll_(poll), clock_(clock) {}
 
 std::chrono::system_clock::time_point SqliteTaskQueue::Now() const {
   return clock_ != nullptr ? clock_->Now() : std::chrono::system_clock::now();
 }
 
 Status SqliteTaskQueue::Enqueue(std::string_view task_id) {
-  auto found = db_->Read([&](Connection& conn) -> Status {
-    auto s = conn.Prepare(kTaskExists, "enqueue task");
-    if (!s) return s.error();
-    s->Bind(1, task_id);
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return NotFound("task not found");
-    return {};
-  });
-  if (!found) return found;
+  const auto in_records = [&] {
+    return db_->Read([&](Connection& conn) -> Result<bool> {
+      auto s = conn.Prepare(kTaskExists, "enqueue task");
+      if (!s) return s.error();
+      s->Bind(1, task_id);
+      auto row = s->Step();
+      if (!row) return row.error();
+      return *row;
+    });
+  };
+  auto found = in_records();
+  if (found && !*found) {
+    auto waiting = inbox_->Find(task_id);
+    if (!waiting) return waiting.error();
+    // Not in the inbox either: taken in (and forgotten) between the two reads, or unknown.
+    found = waiting->has_value() ? Result<bool>(true) : in_records();
+  }
+  if (!found) return found.error();
+  if (!*found) return NotFound("task not found");
   {
     std::lock_guard lock(mu_);
     ++enqueued_;
@@ -72,18 +82,19 @@ Status SqliteTaskQueue::Enqueue(std::string_view task_id) {
 
 Result<std::optional<ports::ClaimedTask>> SqliteTaskQueue::TryClaim(std::string_view worker_id) {
   std::string token = NewLeaseToken();
-  return db_->Write([&](Connection& conn) -> Result<std::optional<ports::ClaimedTask>> {
-    auto now = Now();
-    auto s = conn.Prepare(kClaimNext, "claim task");
-    if (!s) return s.error();
-    s->Bind(1, worker_id).Bind(2, token).Bind(3, ToMicros(now + lease_)).Bind(4, ToMicros(now));
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return std::optional<ports::ClaimedTask>();
-    ports::ClaimedTask claimed{s->Text(0), token};
-    if (auto done = s->Run(); !done) return done.error();
-    return std::optional<ports::ClaimedTask>(std::move(claimed));
-  });
+  return inbox_->WriteAdopting(
+      *db_, [&](Connection& conn) -> Result<std::optional<ports::ClaimedTask>> {
+        auto now = Now();
+        auto s = conn.Prepare(kClaimNext, "claim task");
+        if (!s) return s.error();
+        s->Bind(1, worker_id).Bind(2, token).Bind(3, ToMicros(now + lease_)).Bind(4, ToMicros(now));
+        auto row = s->Step();
+        if (!row) return row.error();
+        if (!*row) return std::optional<ports::ClaimedTask>();
+        ports::ClaimedTask claimed{s->Text(0), token};
+        if (auto done = s->Run(); !done) return done.error();
+        return std::optional<ports::ClaimedTask>(std::move(claimed));
+      });
 }
 
 Result<std::optional<ports::ClaimedTask>> SqliteTaskQueue::Claim(std::string_view worker_id,
@@ -147,16 +158,24 @@ Status SqliteTaskQueue::Release(const ports::ClaimedTask& task) {
 }
 
 Result<std::int64_t> SqliteTaskQueue::Depth() {
+  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
+  if (!inbox) return inbox.error();
   return db_->Read([&](Connection& conn) -> Result<std::int64_t> {
+    auto highest = SqliteInbox::HighestTakenIn(conn);
+    if (!highest) return highest.error();
     auto s = conn.Prepare(kCountUnfinished, "queue depth");
     if (!s) return s.error();
     auto row = s->Step();
     if (!row) return row.error();
-    return s->Int(0);
+    return s->Int(0) +
+           static_cast<std::int64_t>(SqliteInbox::NotTakenIn(std::move(*inbox), *highest).size());
   });
 }
 
-Status SqliteTaskQueue::Check() { return db_->Ping(); }
+Status SqliteTaskQueue::Check() {
+  if (auto pinged = db_->Ping(); !pinged) return pinged;
+  return inbox_->Check();
+}
 
 void SqliteTaskQueue::WakeAll() {
   {

@@ -1,4 +1,5 @@
-// SqliteTaskQueue: ports::TaskQueue backed by the `tasks` table (docs/schema.md). A task is
+// SqliteTaskQueue: ports::TaskQueue backed by the `tasks` table (docs/schema.md) and the inbox of
+// newly accepted tasks (SqliteInbox), which each claim takes in first. A task is
 // deliverable while its state is PENDING, STARTED or PROGRESS and its lease is unset or expired;
 // Claim() takes the lowest seq such task and leases it (lease_owner, a random lease_token that is
 // the receipt, lease_expires_at) inside one IMMEDIATE transaction, so several threads and several
@@ -18,6 +19,7 @@
 #include <mutex>
 
 #include "adapters/sqlite/sqlite_database.hpp"
+#include "adapters/sqlite/sqlite_inbox.hpp"
 #include "ports/clock.hpp"
 #include "ports/task_queue.hpp"
 
@@ -27,10 +29,10 @@ class SqliteTaskQueue : public ports::TaskQueue {
  public:
   // `lease`: how long a claim lasts without Extend(). `poll`: the longest a waiting Claim() goes
   // without looking at the table. `clock`: nullptr = system clock; else must outlive the queue.
-  explicit SqliteTaskQueue(std::shared_ptr<SqliteDatabase> db,
-                           std::chrono::milliseconds lease = std::chrono::seconds(30),
-                           std::chrono::milliseconds poll = std::chrono::milliseconds(200),
-                           const ports::Clock* clock = nullptr);
+  SqliteTaskQueue(std::shared_ptr<SqliteDatabase> db, std::shared_ptr<SqliteInbox> inbox,
+                  std::chrono::milliseconds lease = std::chrono::seconds(30),
+                  std::chrono::milliseconds poll = std::chrono::milliseconds(200),
+                  const ports::Clock* clock = nullptr);
 
   // kNotFound when the task row does not exist. Clears any lease and wakes local waiters.
   Status Enqueue(std::string_view task_id) override;
@@ -50,6 +52,7 @@ class SqliteTaskQueue : public ports::TaskQueue {
   Status ClearLease(const ports::ClaimedTask& task);
 
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteInbox> inbox_;
   std::chrono::milliseconds lease_;
   std::chrono::milliseconds poll_;
   const ports::Clock* clock_;

@@ -1,5 +1,6 @@
 #include "adapters/sqlite/sqlite_task_store.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "adapters/sqlite/sqlite_time.hpp"
@@ -14,10 +15,6 @@ using domain::TaskState;
   "patients_created, patients_updated, patients_unchanged, visits_created, visits_updated, " \
   "visits_unchanged, error_count, rows_done, failure_reason, created_at, started_at, finished_at"
 
-constexpr std::string_view kInsertTask =
-    "INSERT INTO tasks (task_id, seq, csv_filename, records_received, state, created_at)"
-    " VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), ?2, ?3, 'PENDING', ?4)"
-    " RETURNING " INTAKE_TASK_COLUMNS;
 constexpr std::string_view kSelectTask =
     "SELECT " INTAKE_TASK_COLUMNS " FROM tasks WHERE task_id = ?1";
 constexpr std::string_view kSelectTaskErrors =
@@ -100,52 +97,62 @@ Status LoadErrors(Connection& conn, ports::TaskRecord& task) {
 }  // namespace
 
 Result<ports::TaskRecord> SqliteTaskStore::CreateTask(const ports::NewTask& task) {
-  return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
-    auto s = conn.Prepare(kInsertTask, "insert task");
-    if (!s) return s.error();
-    s->Bind(1, task.task_id)
-        .Bind(2, task.csv_filename)
-        .Bind(3, task.records_received)
-        .Bind(4, ToMicros(task.created_at));
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return Internal("sqlite: insert task returned no row");
-    auto record = ReadTask(*s);
-    if (auto done = s->Run(); !done) return done.error();
-    return record;
-  });
+  auto added = inbox_->Add(task);
+  if (!added) return added.error();
+  return added->ToRecord();
 }
 
 Result<ports::TaskRecord> SqliteTaskStore::GetTask(std::string_view task_id, bool with_errors) {
-  return db_->Read([&](Connection& conn) -> Result<ports::TaskRecord> {
-    auto s = conn.Prepare(kSelectTask, "read task");
-    if (!s) return s.error();
-    s->Bind(1, task_id);
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return TaskNotFound();
-    auto record = ReadTask(*s);
-    if (with_errors) {
-      if (auto loaded = LoadErrors(conn, record); !loaded) return loaded.error();
-    }
-    return record;
-  });
+  const auto read = [&] {
+    return db_->Read([&](Connection& conn) -> Result<ports::TaskRecord> {
+      auto s = conn.Prepare(kSelectTask, "read task");
+      if (!s) return s.error();
+      s->Bind(1, task_id);
+      auto row = s->Step();
+      if (!row) return row.error();
+      if (!*row) return TaskNotFound();
+      auto record = ReadTask(*s);
+      if (with_errors) {
+        if (auto loaded = LoadErrors(conn, record); !loaded) return loaded.error();
+      }
+      return record;
+    });
+  };
+  auto found = read();
+  if (found || found.error().code != ErrorCode::kNotFound) return found;
+  auto waiting = inbox_->Find(task_id);
+  if (!waiting) return waiting.error();
+  if (*waiting) return (*waiting)->ToRecord();
+  return read();  // taken in (and forgotten by the inbox) between the two reads
 }
 
 Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64_t page_size) {
   if (page < 1 || page_size < 1 || page_size > 100) {
     return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
   }
+  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
+  if (!inbox) return inbox.error();
   return db_->Read([&](Connection& conn) -> Result<ports::TaskPage> {
+    auto highest = SqliteInbox::HighestTakenIn(conn);
+    if (!highest) return highest.error();
+    // Newest first: the tasks still in the inbox have the highest seqs.
+    std::vector<InboxTask> waiting = SqliteInbox::NotTakenIn(std::move(*inbox), *highest);
+    const auto waiting_count = static_cast<std::int64_t>(waiting.size());
     ports::TaskPage out;
     auto count = conn.Prepare(kCountTasks, "count tasks");
     if (!count) return count.error();
     if (auto row = count->Step(); !row) return row.error();
-    out.total = count->Int(0);
+    out.total = count->Int(0) + waiting_count;
     if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
+    const std::int64_t offset = (page - 1) * page_size;
+    for (std::int64_t k = offset; k < waiting_count && k < offset + page_size; ++k) {
+      out.tasks.push_back(waiting[static_cast<std::size_t>(waiting_count - 1 - k)].ToRecord());
+    }
+    const auto wanted = page_size - static_cast<std::int64_t>(out.tasks.size());
+    if (wanted == 0) return out;
     auto s = conn.Prepare(kSelectTaskPage, "list tasks");
     if (!s) return s.error();
-    s->Bind(1, page_size).Bind(2, (page - 1) * page_size);
+    s->Bind(1, wanted).Bind(2, std::max<std::int64_t>(0, offset - waiting_count));
     for (;;) {
       auto row = s->Step();
       if (!row) return row.error();
@@ -156,7 +163,7 @@ Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64
 }
 
 Status SqliteTaskStore::MarkStarted(std::string_view task_id, ports::TimePoint now) {
-  return db_->Write([&](Connection& conn) -> Status {
+  return inbox_->WriteAdopting(*db_, [&](Connection& conn) -> Status {
     auto s = conn.Prepare(kMarkStarted, "mark task started");
     if (!s) return s.error();
     s->Bind(1, task_id).Bind(2, ToMicros(now));
@@ -176,7 +183,7 @@ Status SqliteTaskStore::FinishTask(std::string_view task_id, TaskState final_sta
   if (!domain::IsFinished(final_state)) {
     return InvalidArgument("a task finishes as SUCCESS or FAILURE");
   }
-  return db_->Write([&](Connection& conn) -> Status {
+  return inbox_->WriteAdopting(*db_, [&](Connection& conn) -> Status {
     auto s = conn.Prepare(kFinishTask, "finish task");
     if (!s) return s.error();
     s->Bind(1, task_id)
@@ -190,7 +197,7 @@ Status SqliteTaskStore::FinishTask(std::string_view task_id, TaskState final_sta
 }
 
 Result<ports::TaskRecord> SqliteTaskStore::ResetForReplay(std::string_view task_id) {
-  return db_->Write([&](Connection& conn) -> Result<ports::TaskRecord> {
+  return inbox_->WriteAdopting(*db_, [&](Connection& conn) -> Result<ports::TaskRecord> {
     auto s = conn.Prepare(kResetTask, "reset task");
     if (!s) return s.error();
     s->Bind(1, task_id);
@@ -213,8 +220,14 @@ Result<ports::TaskRecord> SqliteTaskStore::ResetForReplay(std::string_view task_
 }
 
 Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
+  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
+  if (!inbox) return inbox.error();
   return db_->Read([&](Connection& conn) -> Result<std::map<TaskState, std::int64_t>> {
-    std::map<TaskState, std::int64_t> out = {{TaskState::kPending, 0},
+    auto highest = SqliteInbox::HighestTakenIn(conn);
+    if (!highest) return highest.error();
+    const auto waiting =
+        static_cast<std::int64_t>(SqliteInbox::NotTakenIn(std::move(*inbox), *highest).size());
+    std::map<TaskState, std::int64_t> out = {{TaskState::kPending, waiting},
                                              {TaskState::kStarted, 0},
                                              {TaskState::kProgress, 0},
                                              {TaskState::kSuccess, 0},
@@ -230,6 +243,9 @@ Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
   });
 }
 
-Status SqliteTaskStore::Check() { return db_->Ping(); }
+Status SqliteTaskStore::Check() {
+  if (auto pinged = db_->Ping(); !pinged) return pinged;
+  return inbox_->Check();
+}
 
 }  // namespace intake::adapters::sqlite

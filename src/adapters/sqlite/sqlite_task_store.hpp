@@ -1,20 +1,24 @@
-// SqliteTaskStore: ports::TaskStore on the `tasks` and `task_errors` tables (docs/schema.md).
-// Timestamps are stored as integer microseconds since the Unix epoch (UTC). seq is assigned as
-// MAX(seq) + 1 inside the inserting IMMEDIATE transaction, so it strictly increases across threads
-// and processes (tasks are never deleted). Thread-safe; shares the SqliteDatabase with the other
-// SQLite adapters. REQUIRES: the database is migrated.
+// SqliteTaskStore: ports::TaskStore on the `tasks` and `task_errors` tables (docs/schema.md) and
+// the inbox (SqliteInbox): CreateTask records a task in the inbox, which assigns its seq (strictly
+// increasing across threads and processes; tasks are never deleted), so that a request never waits
+// for a load's write transaction. The writes that need a task take the inbox's tasks in first;
+// the reads look in both. Timestamps are stored as integer microseconds since the Unix epoch
+// (UTC). Thread-safe; shares the SqliteDatabase with the other SQLite adapters. REQUIRES: the
+// database is migrated.
 #pragma once
 
 #include <memory>
 
 #include "adapters/sqlite/sqlite_database.hpp"
+#include "adapters/sqlite/sqlite_inbox.hpp"
 #include "ports/task_store.hpp"
 
 namespace intake::adapters::sqlite {
 
 class SqliteTaskStore : public ports::TaskStore {
  public:
-  explicit SqliteTaskStore(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+  SqliteTaskStore(std::shared_ptr<SqliteDatabase> db, std::shared_ptr<SqliteInbox> inbox)
+      : db_(std::move(db)), inbox_(std::move(inbox)) {}
 
   Result<ports::TaskRecord> CreateTask(const ports::NewTask& task) override;
   Result<ports::TaskRecord> GetTask(std::string_view task_id, bool with_errors) override;
@@ -28,6 +32,7 @@ class SqliteTaskStore : public ports::TaskStore {
 
  private:
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteInbox> inbox_;
 };
 
 }  // namespace intake::adapters::sqlite

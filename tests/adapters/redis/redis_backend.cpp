@@ -34,11 +34,12 @@ struct SharedStorage {
 
 class RedisQueueBackend : public Backend {
  public:
-  RedisQueueBackend(std::shared_ptr<SharedStorage> shared, std::shared_ptr<SqliteDatabase> db)
+  RedisQueueBackend(std::shared_ptr<SharedStorage> shared, std::shared_ptr<SqliteDatabase> db,
+                    std::shared_ptr<SqliteInbox> inbox)
       : shared_(std::move(shared)),
         db_(std::move(db)),
-        records_(db_),
-        tasks_(db_),
+        records_(db_, inbox),
+        tasks_(db_, inbox),
         idempotency_(db_) {}
 
   static std::unique_ptr<Backend> Create(std::shared_ptr<SharedStorage> shared) {
@@ -49,7 +50,13 @@ class RedisQueueBackend : public Backend {
       ADD_FAILURE() << "open: " << Describe(db);
       return nullptr;
     }
-    return std::make_unique<RedisQueueBackend>(std::move(shared), std::move(*db));
+    auto inbox = SqliteInbox::Open(*db, options);
+    if (!inbox) {
+      ADD_FAILURE() << "open the inbox: " << Describe(inbox);
+      return nullptr;
+    }
+    return std::make_unique<RedisQueueBackend>(std::move(shared), std::move(*db),
+                                               std::move(*inbox));
   }
 
   ports::RecordStore& records() override { return records_; }

@@ -15,8 +15,14 @@ using namespace intake::adapters::sqlite;
 class SqliteBackend : public Backend {
  public:
   // `dir` is owned by the first backend of a file; peers share the path only.
-  SqliteBackend(std::shared_ptr<TempDir> dir, std::shared_ptr<SqliteDatabase> db)
-      : dir_(std::move(dir)), db_(std::move(db)), records_(db_), tasks_(db_), idempotency_(db_) {}
+  SqliteBackend(std::shared_ptr<TempDir> dir, std::shared_ptr<SqliteDatabase> db,
+                std::shared_ptr<SqliteInbox> inbox)
+      : dir_(std::move(dir)),
+        db_(std::move(db)),
+        inbox_(std::move(inbox)),
+        records_(db_, inbox_),
+        tasks_(db_, inbox_),
+        idempotency_(db_) {}
 
   static std::unique_ptr<Backend> Create(std::shared_ptr<TempDir> dir) {
     SqliteOptions options;
@@ -26,7 +32,12 @@ class SqliteBackend : public Backend {
       ADD_FAILURE() << "open: " << Describe(db);
       return nullptr;
     }
-    return std::make_unique<SqliteBackend>(std::move(dir), std::move(*db));
+    auto inbox = SqliteInbox::Open(*db, options);
+    if (!inbox) {
+      ADD_FAILURE() << "open the inbox: " << Describe(inbox);
+      return nullptr;
+    }
+    return std::make_unique<SqliteBackend>(std::move(dir), std::move(*db), std::move(*inbox));
   }
 
   ports::RecordStore& records() override { return records_; }
@@ -35,13 +46,14 @@ class SqliteBackend : public Backend {
   std::unique_ptr<ports::TaskQueue> NewQueue(std::chrono::milliseconds lease,
                                              std::chrono::milliseconds poll,
                                              const ports::Clock* clock) override {
-    return std::make_unique<SqliteTaskQueue>(db_, lease, poll, clock);
+    return std::make_unique<SqliteTaskQueue>(db_, inbox_, lease, poll, clock);
   }
   std::unique_ptr<Backend> OpenPeer() override { return Create(dir_); }
 
  private:
   std::shared_ptr<TempDir> dir_;
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteInbox> inbox_;
   SqliteRecordStore records_;
   SqliteTaskStore tasks_;
   SqliteIdempotencyStore idempotency_;

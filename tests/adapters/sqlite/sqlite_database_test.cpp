@@ -13,6 +13,7 @@
 
 #include "adapters/contract/test_util.hpp"
 #include "adapters/migrations.hpp"
+#include "adapters/sqlite/sqlite_inbox.hpp"
 #include "adapters/sqlite/sqlite_task_store.hpp"
 
 namespace intake::adapters::testing {
@@ -249,6 +250,7 @@ TEST(SqliteDatabase, ForeignKeyViolationIsConflict) {
   EXPECT_CODE(orphan, ErrorCode::kConflict);
 }
 
+// Both files: the records (a task's start) and the inbox (a task's creation).
 TEST(SqliteDatabase, BusyAfterRetriesIsUnavailable) {
   TempDir dir;
   SqliteOptions options;
@@ -257,22 +259,39 @@ TEST(SqliteDatabase, BusyAfterRetriesIsUnavailable) {
   options.first_backoff = 1ms;
   auto db = SqliteDatabase::Open(DbPath(dir), options);
   ASSERT_OK(db);
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite::SqliteTaskStore tasks(*db);
-  auto created = tasks.CreateTask({"t", "t.csv", 1, std::chrono::system_clock::now()});
-  EXPECT_CODE(created, ErrorCode::kUnavailable);
-  EXPECT_EQ(ErrorFrom(created).message.find("t.csv"), std::string::npos);
-  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close(other);
-  EXPECT_OK(tasks.CreateTask({"t", "t.csv", 1, std::chrono::system_clock::now()}));
+  auto inbox = sqlite::SqliteInbox::Open(*db, options);
+  ASSERT_OK(inbox);
+  sqlite::SqliteTaskStore tasks(*db, *inbox);
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& path : {(*inbox)->path(), DbPath(dir)}) {
+    SCOPED_TRACE(path);
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    const bool records = path == DbPath(dir);
+    if (records) {
+      EXPECT_CODE(tasks.MarkStarted("t", now), ErrorCode::kUnavailable);
+    } else {
+      auto created = tasks.CreateTask({"t", "t.csv", 1, now});
+      EXPECT_CODE(created, ErrorCode::kUnavailable);
+      EXPECT_EQ(ErrorFrom(created).message.find("t.csv"), std::string::npos);
+    }
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    if (records) {
+      EXPECT_OK(tasks.MarkStarted("t", now));
+    } else {
+      EXPECT_OK(tasks.CreateTask({"t", "t.csv", 1, now}));
+    }
+  }
 }
 
 TEST(SqliteDatabase, MemoryDatabaseIsOneDatabaseForEveryThread) {
   auto db = SqliteDatabase::Open(std::string(SqliteDatabase::kMemoryPath));
   ASSERT_OK(db);
-  sqlite::SqliteTaskStore tasks(*db);
+  auto inbox = sqlite::SqliteInbox::Open(*db);
+  ASSERT_OK(inbox);
+  sqlite::SqliteTaskStore tasks(*db, *inbox);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {

@@ -19,6 +19,7 @@ namespace {
 
 using sqlite::Connection;
 using sqlite::SqliteDatabase;
+using sqlite::SqliteInbox;
 using sqlite::SqliteRecordStore;
 using sqlite::SqliteTaskStore;
 
@@ -34,8 +35,11 @@ class SqliteEarlyLoadTest : public ::testing::Test {
     auto opened = SqliteDatabase::Open((dir_.path() / "intake.db").string());
     ASSERT_TRUE(opened.has_value()) << Describe(opened);
     db_ = *opened;
-    tasks_ = std::make_unique<SqliteTaskStore>(db_);
-    records_ = std::make_unique<SqliteRecordStore>(db_);
+    auto inbox = SqliteInbox::Open(db_);
+    ASSERT_TRUE(inbox.has_value()) << Describe(inbox);
+    inbox_ = *inbox;
+    tasks_ = std::make_unique<SqliteTaskStore>(db_, inbox_);
+    records_ = std::make_unique<SqliteRecordStore>(db_, inbox_);
   }
 
   std::shared_ptr<SqliteDatabase> OpenAgain() {  // another process on the same file
@@ -63,6 +67,7 @@ class SqliteEarlyLoadTest : public ::testing::Test {
 
   TempDir dir_;
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteInbox> inbox_;
   std::unique_ptr<SqliteTaskStore> tasks_;
   std::unique_ptr<SqliteRecordStore> records_;
   int early_loads_ = 0;
@@ -113,7 +118,9 @@ TEST_F(SqliteEarlyLoadTest, AGroupLoadsAgainWhatTheStoresBatchesAndItsOwnWroteSi
 TEST_F(SqliteEarlyLoadTest, AnotherProcessesBatchInBetweenMeansLoadingEverythingAgain) {
   auto other_db = OpenAgain();
   ASSERT_NE(other_db, nullptr);
-  SqliteRecordStore other(other_db);
+  auto other_inbox = SqliteInbox::Open(other_db);
+  ASSERT_TRUE(other_inbox.has_value()) << Describe(other_inbox);
+  SqliteRecordStore other(other_db, *other_inbox);
   auto newer = Task("t-newer");
   auto newest = Task("t-newest");
   ASSERT_OK(ApplyRows(*records_, newer, 0, {EarlyLoadRow(1, "M-1", "Smith", "V-1")}));

@@ -36,7 +36,9 @@ TEST(SqlitePatientPages, IdsWithAGapArePagedInIdOrder) {
   ASSERT_OK(db);
   ASSERT_OK((*db)->Write(
       [&](Connection& conn) -> Status { return conn.Exec(kInsertPatients, "test rows"); }));
-  sqlite::SqliteRecordStore store(*db);
+  auto inbox = sqlite::SqliteInbox::Open(*db);
+  ASSERT_OK(inbox);
+  sqlite::SqliteRecordStore store(*db, *inbox);
   EXPECT_EQ(PageIds(store, 1), (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(PageIds(store, 2), (std::vector<std::int64_t>{3, 5}));
   EXPECT_TRUE(PageIds(store, 3).empty());
