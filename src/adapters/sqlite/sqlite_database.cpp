@@ -259,14 +259,19 @@ bool SqliteDatabase::BulkMayGo(std::chrono::steady_clock::time_point arrived) co
 }
 
 std::chrono::steady_clock::time_point SqliteDatabase::GraceEnd() const {
-  return std::max(last_write_done_ + options_.short_write_grace,
-                  last_bulk_done_ + options_.bulk_write_grace);
+  const auto after_short = last_write_done_ + options_.short_write_grace;
+  // A thread's own bulk writes follow each other at once (a CSV task's batches).
+  if (last_bulk_thread_ == std::this_thread::get_id()) return after_short;
+  return std::max(after_short, last_bulk_done_ + options_.bulk_write_grace);
 }
 
 void SqliteDatabase::NoteWriteDone(bool bulk) {
   std::lock_guard gate(gate_mu_);
   last_write_done_ = std::chrono::steady_clock::now();
-  if (bulk) last_bulk_done_ = last_write_done_;
+  if (bulk) {
+    last_bulk_done_ = last_write_done_;
+    last_bulk_thread_ = std::this_thread::get_id();
+  }
 }
 
 Result<SqliteDatabase::Lease> SqliteDatabase::Acquire(Access access) {

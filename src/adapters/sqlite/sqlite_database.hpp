@@ -60,7 +60,8 @@ struct SqliteOptions {
   std::chrono::milliseconds short_write_grace{2};
   // ... and this long after the last bulk write finished, so that the worker that made it marks
   // its tasks done and claims its next ones before another bulk write takes the writer (a thread
-  // just woken, such as the checkpointer, may take its core for a few milliseconds first) ...
+  // just woken, such as the checkpointer, may take its core for a few milliseconds first); not
+  // after the caller's own bulk write (a CSV task's batches follow each other at once) ...
   std::chrono::milliseconds bulk_write_grace{20};
   // ... but for at most this long in all (counted from when it came, or from the end of the last
   // bulk write when it came before: waiting for a bulk write is not yielding): then it takes its
@@ -224,7 +225,8 @@ class SqliteDatabase {
   // max_bulk_yield after it came, or after the last bulk write finished when that was later (the
   // time spent waiting for another bulk write is not yielding).
   std::chrono::steady_clock::time_point GiveUp(std::chrono::steady_clock::time_point arrived) const;
-  // With gate_mu_ held: when the grace after the last write ends.
+  // With gate_mu_ held: when the grace after the last write ends for the calling bulk writer (no
+  // bulk_write_grace after its own bulk write).
   std::chrono::steady_clock::time_point GraceEnd() const;
   // With gate_mu_ held: may a bulk writer that came at `arrived` go now?
   bool BulkMayGo(std::chrono::steady_clock::time_point arrived) const;
@@ -256,6 +258,7 @@ class SqliteDatabase {
   int short_writers_waiting_ = 0;
   std::chrono::steady_clock::time_point last_write_done_;  // guarded by gate_mu_
   std::chrono::steady_clock::time_point last_bulk_done_;   // guarded by gate_mu_
+  std::thread::id last_bulk_thread_;                       // guarded by gate_mu_
   std::unique_ptr<WalCheckpointer> checkpointer_;  // guarded by writer_mu_; outlives writer_
   std::unique_ptr<Connection> writer_;             // guarded by writer_mu_; opened on first use
   std::atomic<std::uint64_t> write_transactions_{0};

@@ -24,6 +24,7 @@ constexpr std::string_view kSeedSequence =
 constexpr std::string_view kRaiseSequence =
     "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'inbox'";
 constexpr std::string_view kRecordsMaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM tasks";
+constexpr std::string_view kRecordsHasTask = "SELECT 1 FROM tasks WHERE task_id = ?1";
 constexpr std::string_view kAdd =
     "INSERT INTO inbox (task_id, csv_filename, records_received, created_at)"
     " VALUES (?1, ?2, ?3, ?4) RETURNING seq";
@@ -82,11 +83,21 @@ Result<std::shared_ptr<SqliteInbox>> SqliteInbox::Open(std::shared_ptr<SqliteDat
     return raise->Run();
   });
   if (!created) return created.error();
-  return std::shared_ptr<SqliteInbox>(new SqliteInbox(std::move(*db)));
+  return std::shared_ptr<SqliteInbox>(new SqliteInbox(std::move(*db), std::move(records)));
 }
 
 Result<InboxTask> SqliteInbox::Add(const ports::NewTask& task) {
   return db_->Write([&](Connection& conn) -> Result<InboxTask> {
+    // A task of this id taken in already: the inbox's UNIQUE no longer sees it. Checked with the
+    // inbox's writer held, so it cannot be forgotten between this read and the insert.
+    auto known = records_->Read([&](Connection& records_conn) -> Result<bool> {
+      auto s = records_conn.Prepare(kRecordsHasTask, "read task");
+      if (!s) return s.error();
+      s->Bind(1, task.task_id);
+      return s->Step();
+    });
+    if (!known) return known.error();
+    if (*known) return Conflict("sqlite: a task with this id exists");
     auto s = conn.Prepare(kAdd, "record task");
     if (!s) return s.error();
     const std::int64_t created_at = ToMicros(task.created_at);
@@ -131,7 +142,8 @@ Result<std::vector<InboxTask>> SqliteInbox::All() {
 
 Result<std::int64_t> SqliteInbox::AdoptInto(Connection& records_conn) {
   auto tasks = All();
-  if (!tasks) return tasks.error();
+  if (!tasks)
+    return Unavailable("sqlite: the inbox cannot be read (" + tasks.error().message + ")");
   for (const InboxTask& task : *tasks) {
     auto s = records_conn.Prepare(kAdopt, "take in inbox task");
     if (!s) return s.error();
@@ -140,7 +152,14 @@ Result<std::int64_t> SqliteInbox::AdoptInto(Connection& records_conn) {
         .Bind(3, task.csv_filename)
         .Bind(4, task.records_received)
         .Bind(5, task.created_at_us);
-    if (auto run = s->Run(); !run) return run.error();
+    if (auto run = s->Run(); !run) {
+      // Never kConflict: the callers would take it for a verdict on the task they name. A seq
+      // held by another task (the files restored from different moments, or a program writing
+      // the records' tasks itself) stops every write that needs a task until it is mended.
+      spdlog::error("sqlite: inbox task seq={} cannot be taken in: {}", task.seq,
+                    run.error().message);
+      return Unavailable("sqlite: an inbox task cannot be taken in (" + run.error().message + ")");
+    }
   }
   return tasks->empty() ? 0 : tasks->back().seq;
 }
@@ -165,9 +184,13 @@ Result<std::int64_t> SqliteInbox::HighestTakenIn(Connection& records_conn) {
   return s->Int(0);
 }
 
-std::vector<InboxTask> SqliteInbox::NotTakenIn(std::vector<InboxTask> tasks, std::int64_t highest) {
-  std::erase_if(tasks, [&](const InboxTask& task) { return task.seq <= highest; });
-  return tasks;
+std::vector<InboxTask> SqliteInbox::NotTakenIn(const std::vector<InboxTask>& tasks,
+                                               std::int64_t highest) {
+  std::vector<InboxTask> out;
+  for (const InboxTask& task : tasks) {
+    if (task.seq > highest) out.push_back(task);
+  }
+  return out;
 }
 
 Status SqliteInbox::Check() { return db_->Ping(); }

@@ -53,7 +53,8 @@ class SqliteInbox {
   static Result<std::shared_ptr<SqliteInbox>> Open(std::shared_ptr<SqliteDatabase> records,
                                                    SqliteOptions options = {});
 
-  // Records `task` (durable on success) and returns it with its seq.
+  // Records `task` (durable on success) and returns it with its seq. kConflict when a task of
+  // that id exists (in the inbox or in the records).
   Result<InboxTask> Add(const ports::NewTask& task);
   // The task `task_id` when it is in the inbox.
   Result<std::optional<InboxTask>> Find(std::string_view task_id);
@@ -62,7 +63,8 @@ class SqliteInbox {
 
   // Inside a write transaction of the records database (`records_conn` holds it): inserts every
   // inbox task into `tasks` unless a task of that id is there already. Returns the highest seq
-  // taken in (0 when the inbox is empty), to Forget once the transaction committed.
+  // taken in (0 when the inbox is empty), to Forget once the transaction committed. Any failure is
+  // kUnavailable (never kConflict, which callers take for a verdict on their task).
   Result<std::int64_t> AdoptInto(Connection& records_conn);
   // Forgets the inbox tasks up to `seq` (held by the records now). A failure is logged only: the
   // next adoption ignores them and forgets them again.
@@ -90,15 +92,19 @@ class SqliteInbox {
   // the ones its snapshot does not hold (read the inbox first, then the records).
   static Result<std::int64_t> HighestTakenIn(Connection& records_conn);
   // Of `tasks` (read before the records' snapshot that gave `highest`), those not taken in yet.
-  static std::vector<InboxTask> NotTakenIn(std::vector<InboxTask> tasks, std::int64_t highest);
+  // (A copy: a read transaction retried after busy runs its function again.)
+  static std::vector<InboxTask> NotTakenIn(const std::vector<InboxTask>& tasks,
+                                           std::int64_t highest);
 
   Status Check();
   const std::string& path() const { return db_->path(); }
 
  private:
-  explicit SqliteInbox(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
+  SqliteInbox(std::shared_ptr<SqliteDatabase> db, std::shared_ptr<SqliteDatabase> records)
+      : db_(std::move(db)), records_(std::move(records)) {}
 
   std::shared_ptr<SqliteDatabase> db_;
+  std::shared_ptr<SqliteDatabase> records_;
 };
 
 }  // namespace intake::adapters::sqlite

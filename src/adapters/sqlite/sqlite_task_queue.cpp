@@ -167,8 +167,7 @@ Result<std::int64_t> SqliteTaskQueue::Depth() {
     if (!s) return s.error();
     auto row = s->Step();
     if (!row) return row.error();
-    return s->Int(0) +
-           static_cast<std::int64_t>(SqliteInbox::NotTakenIn(std::move(*inbox), *highest).size());
+    return s->Int(0) + static_cast<std::int64_t>(SqliteInbox::NotTakenIn(*inbox, *highest).size());
   });
 }
 

@@ -136,7 +136,7 @@ Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64
     auto highest = SqliteInbox::HighestTakenIn(conn);
     if (!highest) return highest.error();
     // Newest first: the tasks still in the inbox have the highest seqs.
-    std::vector<InboxTask> waiting = SqliteInbox::NotTakenIn(std::move(*inbox), *highest);
+    std::vector<InboxTask> waiting = SqliteInbox::NotTakenIn(*inbox, *highest);
     const auto waiting_count = static_cast<std::int64_t>(waiting.size());
     ports::TaskPage out;
     auto count = conn.Prepare(kCountTasks, "count tasks");
@@ -226,7 +226,7 @@ Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
     auto highest = SqliteInbox::HighestTakenIn(conn);
     if (!highest) return highest.error();
     const auto waiting =
-        static_cast<std::int64_t>(SqliteInbox::NotTakenIn(std::move(*inbox), *highest).size());
+        static_cast<std::int64_t>(SqliteInbox::NotTakenIn(*inbox, *highest).size());
     std::map<TaskState, std::int64_t> out = {{TaskState::kPending, waiting},
                                              {TaskState::kStarted, 0},
                                              {TaskState::kProgress, 0},

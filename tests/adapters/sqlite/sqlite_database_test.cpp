@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -113,6 +114,67 @@ TEST(SqliteDatabase, FailedWriteRollsBack) {
   EXPECT_EQ(*TextOf(**db, kCountPatients), "0");
 }
 
+// The order in which writes ran, from several threads.
+class WriteOrder {
+ public:
+  void Record(const std::string& who) {
+    std::lock_guard lock(mu_);
+    order_.push_back(who);
+  }
+  // A write of `db` that records `who`: a bulk write, or a short one.
+  void Write(SqliteDatabase& db, const std::string& who, bool bulk) {
+    const auto fn = [&](Connection&) -> Status {
+      Record(who);
+      return {};
+    };
+    EXPECT_OK(bulk ? db.WriteBulk(fn) : db.Write(fn));
+  }
+  std::vector<std::string> order() const {
+    std::lock_guard lock(mu_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> order_;
+};
+
+// A bulk write that holds the writer from construction until Release(), then records `who`.
+class HeldBulkWrite {
+ public:
+  HeldBulkWrite(SqliteDatabase& db, WriteOrder& order, std::string who,
+                std::function<void()> after = {}) {
+    std::promise<void> holding;
+    thread_ =
+        std::thread([&db, &order, &holding, this, who = std::move(who), after = std::move(after)] {
+          EXPECT_OK(db.WriteBulk([&](Connection&) -> Status {
+            holding.set_value();
+            release_.get_future().wait();
+            order.Record(who);
+            return {};
+          }));
+          if (after) after();
+        });
+    holding.get_future().wait();
+  }
+  ~HeldBulkWrite() {
+    if (!released_) Release();  // a failed assertion returned early
+    Join();
+  }
+  void Release() {
+    released_ = true;
+    release_.set_value();
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::promise<void> release_;
+  bool released_ = false;
+  std::thread thread_;
+};
+
 // A short write waiting for the writer goes before a bulk write (a load's batch) waiting too, and
 // so does the next short write of the same request (recording a task, then queueing it): a request
 // waits behind at most the batch in flight.
@@ -124,44 +186,20 @@ TEST(SqliteDatabase, ShortWritesGoBeforeWaitingBulkWrites) {
   options.max_bulk_yield = 60s;
   auto db = SqliteDatabase::Open(DbPath(dir), options);
   ASSERT_OK(db);
-  std::mutex order_mu;
-  std::vector<std::string> order;
-  auto record = [&](const std::string& who) {
-    std::lock_guard lock(order_mu);
-    order.push_back(who);
-  };
-  std::promise<void> holding, release;
-  std::thread first([&] {
-    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
-      holding.set_value();
-      release.get_future().wait();
-      record("first batch");
-      return {};
-    }));
-  });
-  holding.get_future().wait();
-  std::thread batch([&] {
-    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
-      record("second batch");
-      return {};
-    }));
-  });
+  WriteOrder order;
+  HeldBulkWrite first(**db, order, "first batch");
+  std::thread batch([&] { order.Write(**db, "second batch", true); });
   std::this_thread::sleep_for(100ms);  // the second batch is waiting for the writer
   std::thread request([&] {
-    for (const char* step : {"request: task", "request: queue"}) {
-      EXPECT_OK((*db)->Write([&](Connection&) -> Status {
-        record(step);
-        return {};
-      }));
-    }
+    for (const char* step : {"request: task", "request: queue"}) order.Write(**db, step, false);
   });
   std::this_thread::sleep_for(200ms);  // the request is waiting too
-  release.set_value();
-  first.join();
+  first.Release();
+  first.Join();
   batch.join();
   request.join();
-  EXPECT_EQ(order, (std::vector<std::string>{"first batch", "request: task", "request: queue",
-                                             "second batch"}));
+  EXPECT_EQ(order.order(), (std::vector<std::string>{"first batch", "request: task",
+                                                     "request: queue", "second batch"}));
 }
 
 // A worker's short writes right after its bulk write (its tasks' SUCCESS, its next claims) go
@@ -175,38 +213,31 @@ TEST(SqliteDatabase, AWorkersWritesRightAfterItsBulkWriteGoBeforeTheNextBulkWrit
   options.max_bulk_yield = 100ms;
   auto db = SqliteDatabase::Open(DbPath(dir), options);
   ASSERT_OK(db);
-  std::mutex order_mu;
-  std::vector<std::string> order;
-  auto record = [&](const std::string& who) {
-    std::lock_guard lock(order_mu);
-    order.push_back(who);
-  };
-  std::promise<void> holding, release;
-  std::thread worker([&] {
-    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
-      holding.set_value();
-      release.get_future().wait();
-      record("first group");
-      return {};
-    }));
-    EXPECT_OK((*db)->Write([&](Connection&) -> Status {
-      record("first worker: its tasks done");
-      return {};
-    }));
-  });
-  holding.get_future().wait();
-  std::thread other([&] {
-    EXPECT_OK((*db)->WriteBulk([&](Connection&) -> Status {
-      record("second group");
-      return {};
-    }));
-  });
+  WriteOrder order;
+  HeldBulkWrite worker(**db, order, "first group",
+                       [&] { order.Write(**db, "first worker: its tasks done", false); });
+  std::thread other([&] { order.Write(**db, "second group", true); });
   std::this_thread::sleep_for(300ms);  // the second group has waited 3 × max_bulk_yield
-  release.set_value();
-  worker.join();
+  worker.Release();
+  worker.Join();
   other.join();
-  EXPECT_EQ(order, (std::vector<std::string>{"first group", "first worker: its tasks done",
-                                             "second group"}));
+  EXPECT_EQ(order.order(), (std::vector<std::string>{"first group", "first worker: its tasks done",
+                                                     "second group"}));
+}
+
+// No grace after a thread's own bulk write: a CSV task's batches follow each other at once.
+TEST(SqliteDatabase, AThreadsBulkWritesFollowEachOtherAtOnce) {
+  TempDir dir;
+  SqliteOptions options;
+  options.bulk_write_grace = 5s;
+  options.max_bulk_yield = 60s;
+  auto db = SqliteDatabase::Open(DbPath(dir), options);
+  ASSERT_OK(db);
+  WriteOrder order;
+  const auto start = std::chrono::steady_clock::now();
+  for (const char* batch : {"batch 1", "batch 2", "batch 3"}) order.Write(**db, batch, true);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
+  EXPECT_EQ(order.order().size(), 3u);
 }
 
 // Short writes one after another (each within the grace of the last) hold a bulk write back for

@@ -69,6 +69,16 @@ class SqliteInboxTest : public ::testing::Test {
     return n ? *n : -1;
   }
 
+  // A records write that takes the inbox in and commits, and the inbox not told (a crash, or a
+  // failed Forget).
+  void TakeInWithoutForgetting() {
+    EXPECT_OK(db_->Write([&](Connection& conn) -> Status {
+      auto taken = inbox_->AdoptInto(conn);
+      if (!taken) return ErrorFrom(taken);
+      return {};
+    }));
+  }
+
   std::size_t InboxSize() {
     auto all = inbox_->All();
     EXPECT_OK(all);
@@ -154,30 +164,18 @@ TEST_F(SqliteInboxTest, AClaimTakesTheInboxInAndTheInboxForgetsIt) {
 TEST_F(SqliteInboxTest, ATaskInBothFilesIsReportedOnceFromTheRecords) {
   Create("a");
   Create("b");
-  ASSERT_OK(db_->Write([&](Connection& conn) -> Status {  // taken in, not forgotten
-    auto taken = inbox_->AdoptInto(conn);
-    if (!taken) return ErrorFrom(taken);
-    return {};
-  }));
+  TakeInWithoutForgetting();
   ASSERT_OK(tasks_->MarkStarted("a", std::chrono::system_clock::now()));
   EXPECT_EQ(InboxSize(), 0u);  // MarkStarted's adoption found them there and forgot them
   Create("c");
-  ASSERT_OK(db_->Write([&](Connection& conn) -> Status {
-    auto taken = inbox_->AdoptInto(conn);
-    if (!taken) return ErrorFrom(taken);
-    return {};
-  }));
+  TakeInWithoutForgetting();
   ASSERT_EQ(InboxSize(), 1u);  // c, in both files
   auto a = tasks_->GetTask("a", false);
   ASSERT_OK(a);
   EXPECT_EQ(a->state, TaskState::kStarted);
   ASSERT_OK(tasks_->MarkStarted("c", std::chrono::system_clock::now()));
   Create("d");
-  ASSERT_OK(db_->Write([&](Connection& conn) -> Status {
-    auto taken = inbox_->AdoptInto(conn);
-    if (!taken) return ErrorFrom(taken);
-    return {};
-  }));
+  TakeInWithoutForgetting();
   auto c = tasks_->GetTask("c", false);
   ASSERT_OK(c);
   EXPECT_EQ(c->state, TaskState::kStarted);  // the records' state, not the inbox's PENDING
@@ -229,6 +227,40 @@ TEST_F(SqliteInboxTest, WritesThatNameATaskTakeItInFirst) {
   EXPECT_EQ(replayed->state, TaskState::kPending);
   EXPECT_CODE(tasks_->GetTask("unknown", false), ErrorCode::kNotFound);
   EXPECT_CODE(queue_->Enqueue("unknown"), ErrorCode::kNotFound);
+}
+
+// A task id is refused once, wherever its task is: in the inbox or taken in.
+TEST_F(SqliteInboxTest, ATaskIdTakenInIsRefusedAgain) {
+  Create("a");
+  EXPECT_CODE(tasks_->CreateTask({"a", "x.csv", 1, std::chrono::system_clock::now()}),
+              ErrorCode::kConflict);
+  ASSERT_OK(queue_->Claim("w", 0ms));
+  EXPECT_CODE(tasks_->CreateTask({"a", "x.csv", 1, std::chrono::system_clock::now()}),
+              ErrorCode::kConflict);
+  EXPECT_EQ(InboxSize(), 0u);
+  EXPECT_EQ(RecordsTasks(), 1);
+}
+
+// An inbox task whose seq the records hold for another task (files restored from different
+// moments) is never dropped: every write that needs a task fails as unavailable (never as a
+// conflict, which callers take for a verdict on their task), and the task stays PENDING.
+TEST_F(SqliteInboxTest, ASeqHeldByAnotherTaskStopsTheWritesAndLosesNothing) {
+  const auto a = Create("a");
+  ASSERT_OK(db_->Write([&](Connection& conn) -> Status {
+    auto s = conn.Prepare(
+        "INSERT INTO tasks (task_id, seq, csv_filename, state, created_at)"
+        " VALUES ('other', ?1, 'o.csv', 'SUCCESS', 0)",
+        "test row");
+    if (!s) return ErrorFrom(s);
+    s->Bind(1, a.seq);
+    return s->Run();
+  }));
+  EXPECT_CODE(tasks_->MarkStarted("a", std::chrono::system_clock::now()), ErrorCode::kUnavailable);
+  EXPECT_CODE(queue_->Claim("w", 0ms), ErrorCode::kUnavailable);
+  EXPECT_EQ(InboxSize(), 1u);
+  auto read = tasks_->GetTask("a", false);
+  ASSERT_OK(read);
+  EXPECT_EQ(read->state, TaskState::kPending);
 }
 
 // The seq goes on above the records' tasks even when the inbox file is new (deleted, or a
