@@ -419,7 +419,7 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
   entry.Settle(applied.has_value());
   if (applied) {
     load_early_.store(!early_wasted, std::memory_order_relaxed);
-    if (persons_written) search_.Nudge();
+    if (persons_written) search_.NudgeAfterBatch();
   }
   return applied;
 }

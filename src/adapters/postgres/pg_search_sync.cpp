@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace intake::adapters::postgres {
 namespace {
 
@@ -43,11 +45,34 @@ void PgSearchSync::Nudge() {
   std::lock_guard lock(mu_);
   if (paused_ || stop_) return;
   wanted_ = true;
+  StartOrWake();
+}
+
+void PgSearchSync::NudgeAfterBatch() {
+  std::lock_guard lock(mu_);
+  if (paused_ || stop_) return;
+  last_batch_ = std::chrono::steady_clock::now();
+  if (!deferred_) deferred_since_ = last_batch_;
+  deferred_ = true;
+  StartOrWake();
+}
+
+void PgSearchSync::StartOrWake() {
   if (!thread_.joinable()) {
     thread_ = std::thread([this] { Loop(); });
   } else {
     cv_.notify_one();
   }
+}
+
+void PgSearchSync::SetDeferral(std::chrono::milliseconds idle_gap,
+                               std::chrono::milliseconds max_lag) {
+  {
+    std::lock_guard lock(mu_);
+    idle_gap_ = idle_gap;
+    max_lag_ = max_lag;
+  }
+  cv_.notify_one();
 }
 
 void PgSearchSync::SetPaused(bool paused) {
@@ -76,9 +101,18 @@ Result<std::int64_t> PgSearchSync::CatchUp() {
 void PgSearchSync::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || wanted_; });
+    cv_.wait(lock, [&] { return stop_ || wanted_ || deferred_; });
     if (stop_) return;
+    if (!wanted_) {  // after batches only: wait for a pause in them, or for max_lag
+      const auto due = std::min(last_batch_ + idle_gap_, deferred_since_ + max_lag_);
+      if (std::chrono::steady_clock::now() < due) {
+        cv_.wait_until(lock, due);  // a later batch moves last_batch_: look again
+        continue;
+      }
+    }
+    const bool asked = wanted_;
     wanted_ = false;
+    deferred_ = false;
     lock.unlock();
     auto round = CatchUp();
     lock.lock();
@@ -86,8 +120,10 @@ void PgSearchSync::Loop() {
       spdlog::warn("postgres: search index sync failed ({}); retrying", round.error().message);
       wanted_ = true;
       cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
-    } else if (*round > 0) {
-      wanted_ = true;  // batches may have committed during the round
+    } else if (*round > 0 && asked) {
+      // Rows of another process's batches may have committed during the round. (This process's
+      // batches nudged meanwhile and wait for their pause.)
+      wanted_ = true;
     }
   }
 }

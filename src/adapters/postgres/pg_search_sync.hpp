@@ -1,9 +1,9 @@
 // PgSearchSync: keeps patient_search (the pg_trgm GIN indexes of the substring filters, migration
 // 003) in step with persons, off the load's path. ApplyBatch stamps every person it writes with the
-// batch's data_version and then Nudges; a thread of this object copies the persons newer than
-// search_state.search_version into patient_search and moves search_version up, in its own
-// transaction on its own pooled connection, so the GIN work runs beside the next batch instead of
-// inside it.
+// batch's data_version and then nudges (NudgeAfterBatch); a thread of this object copies the
+// persons newer than search_state.search_version into patient_search and moves search_version up,
+// in its own transaction on its own pooled connection, so the GIN work stays out of the batches'
+// transactions.
 //
 // A round (CatchUp): under the schema's search advisory lock (syncers in every process take turns),
 // read data_version D and search_version W; upsert the persons with W < version <= D; set
@@ -12,6 +12,14 @@
 // person with version <= D is in patient_search as it is now. A person rewritten meanwhile has a
 // version > D and is taken by a later round; reads treat it as not yet indexed
 // (pg_patient_queries).
+//
+// Held back while the load runs: a batch's nudge (NudgeAfterBatch) starts a round only once no
+// batch of this process has nudged for kIdleGap, or kMaxLag after the first nudge not yet taken,
+// whichever comes first. The GIN inserts cost about as much CPU as the batch's own statements, and
+// on the two cores of a small machine they ran beside the batches under the apply lock, which
+// hold up every other batch (1M JSON: 22.9–23.9 s with no rounds during the load, 26.9–30.7 s with
+// a round after every batch). A read that finds the index behind (Nudge) still starts a round at
+// once: filters are exact either way, but scan the persons not yet indexed.
 //
 // A process that dies between a batch and its round leaves rows behind: the next round in any
 // process (after a batch, or nudged by a read that saw search_version < data_version) takes them.
@@ -34,15 +42,22 @@ namespace intake::adapters::postgres {
 class PgSearchSync {
  public:
   static constexpr std::chrono::seconds kRetryDelay{1};
+  static constexpr std::chrono::milliseconds kIdleGap{500};
+  static constexpr std::chrono::seconds kMaxLag{30};
 
   explicit PgSearchSync(std::shared_ptr<PgDatabase> db) : db_(std::move(db)) {}
   ~PgSearchSync();
   PgSearchSync(const PgSearchSync&) = delete;
   PgSearchSync& operator=(const PgSearchSync&) = delete;
 
-  // Asks the background thread for a round (starting the thread on first use). Cheap; never
+  // Asks the background thread for a round now (starting the thread on first use). Cheap; never
   // blocks on the database.
   void Nudge();
+  // The same after a batch wrote persons: the round waits until the batches pause (idle_gap) or
+  // max_lag after the first such nudge not yet taken.
+  void NudgeAfterBatch();
+  // Replaces kIdleGap and kMaxLag (tests).
+  void SetDeferral(std::chrono::milliseconds idle_gap, std::chrono::milliseconds max_lag);
   // One round on the calling thread: the persons copied (0 when patient_search was current).
   Result<std::int64_t> CatchUp();
   // While paused, Nudge does nothing (tests use it to observe reads that lag behind the load).
@@ -52,11 +67,18 @@ class PgSearchSync {
 
  private:
   void Loop();
+  // With mu_ held: starts the thread on first use, else wakes it.
+  void StartOrWake();
 
   std::shared_ptr<PgDatabase> db_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool wanted_ = false;
+  bool wanted_ = false;    // a round now
+  bool deferred_ = false;  // a round once the batches pause, or at deferred_since_ + max_lag_
+  std::chrono::steady_clock::time_point deferred_since_;
+  std::chrono::steady_clock::time_point last_batch_;
+  std::chrono::milliseconds idle_gap_ = kIdleGap;
+  std::chrono::milliseconds max_lag_ = kMaxLag;
   bool paused_ = false;
   bool stop_ = false;
   std::thread thread_;

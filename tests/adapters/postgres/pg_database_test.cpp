@@ -304,6 +304,63 @@ TEST_F(PgTest, FiltersAreExactWhetherOrNotTheSearchIndexHasCaughtUp) {
             V{"t"});
 }
 
+// The syncer's rounds wait while batches apply: a batch's nudge starts one only once the batches
+// pause (idle gap) or after the longest lag allowed; a filtered read that finds the index behind
+// starts one at once. (Gaps far above a batch's time, so that only the rule decides.)
+TEST_F(PgTest, SearchRoundsWaitForTheBatchesToPauseOrForTheLongestLag) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  auto task = tasks.CreateTask({"t-defer", "t.csv", 0, std::chrono::system_clock::now()});
+  ASSERT_OK(task);
+  std::int64_t done = 0;
+  auto apply_one = [&] {  // one batch, one new person
+    ++done;
+    ports::BatchInput batch;
+    batch.task_id = task->task_id;
+    batch.task_seq = task->seq;
+    batch.rows_done_before = done - 1;
+    batch.rows_done_after = done;
+    batch.rows = {domain::RowInput{done,
+                                   {"M-" + std::to_string(done), "Ann", "Smith", "1990-02-14",
+                                    "V-" + std::to_string(done), "2024-01-01", "Checkup"}}};
+    ASSERT_OK(records.ApplyBatch(batch));
+  };
+  auto indexed = [&] {
+    return static_cast<std::int64_t>(Column(*db, "SELECT id FROM patient_search").size());
+  };
+  auto wait_for_indexed = [&](std::int64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (indexed() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    return indexed();
+  };
+
+  // Batches 100 ms apart, the idle gap 2 s: no round while they go on; one once they pause.
+  records.search_sync().SetDeferral(2s, 60s);
+  for (int i = 0; i < 10; ++i) {
+    apply_one();
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(indexed(), 0);
+  EXPECT_EQ(wait_for_indexed(10), 10);
+
+  // The longest lag allowed: a round however busy the batches are (here: no pause for 60 s).
+  records.search_sync().SetDeferral(60s, 1s);
+  apply_one();
+  EXPECT_EQ(indexed(), 10);  // not at once
+  EXPECT_EQ(wait_for_indexed(11), 11);
+
+  // A filtered read that finds the index behind starts a round at once.
+  records.search_sync().SetDeferral(60s, 60s);
+  apply_one();
+  EXPECT_EQ(indexed(), 11);
+  EXPECT_EQ(LastNamesMatching(records, "smith").size(), 12u);  // exact meanwhile
+  EXPECT_EQ(wait_for_indexed(12), 12);
+}
+
 // Migration 006 on a database that has a search index: the watermark moves from counters into
 // search_state, the copied rows stay, and both tables become unlogged (the state before it is
 // rebuilt here by hand from a migrated schema, with the watermark ahead of 0).
