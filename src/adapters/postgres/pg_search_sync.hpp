@@ -43,7 +43,7 @@ class PgSearchSync {
  public:
   static constexpr std::chrono::seconds kRetryDelay{1};
   static constexpr std::chrono::milliseconds kIdleGap{500};
-  static constexpr std::chrono::seconds kMaxLag{30};
+  static constexpr std::chrono::seconds kMaxLag{10};
 
   explicit PgSearchSync(std::shared_ptr<PgDatabase> db) : db_(std::move(db)) {}
   ~PgSearchSync();
