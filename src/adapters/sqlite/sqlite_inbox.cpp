@@ -184,15 +184,6 @@ Result<std::int64_t> SqliteInbox::HighestTakenIn(Connection& records_conn) {
   return s->Int(0);
 }
 
-std::vector<InboxTask> SqliteInbox::NotTakenIn(const std::vector<InboxTask>& tasks,
-                                               std::int64_t highest) {
-  std::vector<InboxTask> out;
-  for (const InboxTask& task : tasks) {
-    if (task.seq > highest) out.push_back(task);
-  }
-  return out;
-}
-
 Status SqliteInbox::Check() { return db_->Ping(); }
 
 }  // namespace intake::adapters::sqlite

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "adapters/sqlite/sqlite_database.hpp"
@@ -88,13 +89,30 @@ class SqliteInbox {
     return result;
   }
 
-  // In a transaction of the records database: their highest task seq. The inbox tasks above it are
-  // the ones its snapshot does not hold (read the inbox first, then the records).
+  // Runs `fn(records_conn, waiting)` in a read transaction of the records database, `waiting`
+  // being the inbox tasks that its snapshot does not hold yet (seq order): the inbox is read first,
+  // then the records, and an inbox task counts only above the records' highest seq.
+  template <class Fn>
+  auto ReadBeside(SqliteDatabase& records, Fn&& fn)
+      -> std::invoke_result_t<Fn&, Connection&, const std::vector<InboxTask>&> {
+    auto inbox = All();
+    if (!inbox) return inbox.error();
+    return records.Read(
+        [&](Connection& conn)
+            -> std::invoke_result_t<Fn&, Connection&, const std::vector<InboxTask>&> {
+          auto highest = HighestTakenIn(conn);
+          if (!highest) return highest.error();
+          // A copy: a read transaction retried after busy runs this again.
+          std::vector<InboxTask> waiting;
+          for (const InboxTask& task : *inbox) {
+            if (task.seq > *highest) waiting.push_back(task);
+          }
+          return fn(conn, waiting);
+        });
+  }
+
+  // In a transaction of the records database: their highest task seq.
   static Result<std::int64_t> HighestTakenIn(Connection& records_conn);
-  // Of `tasks` (read before the records' snapshot that gave `highest`), those not taken in yet.
-  // (A copy: a read transaction retried after busy runs its function again.)
-  static std::vector<InboxTask> NotTakenIn(const std::vector<InboxTask>& tasks,
-                                           std::int64_t highest);
 
   Status Check();
   const std::string& path() const { return db_->path(); }

@@ -1,5 +1,6 @@
 #include "adapters/sqlite/sqlite_task_queue.hpp"
 
+#include <iterator>
 #include <random>
 
 #include "adapters/sqlite/sqlite_time.hpp"
@@ -158,17 +159,14 @@ Status SqliteTaskQueue::Release(const ports::ClaimedTask& task) {
 }
 
 Result<std::int64_t> SqliteTaskQueue::Depth() {
-  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
-  if (!inbox) return inbox.error();
-  return db_->Read([&](Connection& conn) -> Result<std::int64_t> {
-    auto highest = SqliteInbox::HighestTakenIn(conn);
-    if (!highest) return highest.error();
-    auto s = conn.Prepare(kCountUnfinished, "queue depth");
-    if (!s) return s.error();
-    auto row = s->Step();
-    if (!row) return row.error();
-    return s->Int(0) + static_cast<std::int64_t>(SqliteInbox::NotTakenIn(*inbox, *highest).size());
-  });
+  return inbox_->ReadBeside(
+      *db_, [&](Connection& conn, const std::vector<InboxTask>& waiting) -> Result<std::int64_t> {
+        auto s = conn.Prepare(kCountUnfinished, "queue depth");
+        if (!s) return s.error();
+        auto row = s->Step();
+        if (!row) return row.error();
+        return s->Int(0) + std::ssize(waiting);
+      });
 }
 
 Status SqliteTaskQueue::Check() {

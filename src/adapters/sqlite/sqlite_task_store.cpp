@@ -1,6 +1,7 @@
 #include "adapters/sqlite/sqlite_task_store.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "adapters/sqlite/sqlite_time.hpp"
@@ -130,36 +131,33 @@ Result<ports::TaskPage> SqliteTaskStore::ListTasks(std::int64_t page, std::int64
   if (page < 1 || page_size < 1 || page_size > 100) {
     return InvalidArgument("page must be >= 1 and page_size between 1 and 100");
   }
-  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
-  if (!inbox) return inbox.error();
-  return db_->Read([&](Connection& conn) -> Result<ports::TaskPage> {
-    auto highest = SqliteInbox::HighestTakenIn(conn);
-    if (!highest) return highest.error();
-    // Newest first: the tasks still in the inbox have the highest seqs.
-    std::vector<InboxTask> waiting = SqliteInbox::NotTakenIn(*inbox, *highest);
-    const auto waiting_count = static_cast<std::int64_t>(waiting.size());
-    ports::TaskPage out;
-    auto count = conn.Prepare(kCountTasks, "count tasks");
-    if (!count) return count.error();
-    if (auto row = count->Step(); !row) return row.error();
-    out.total = count->Int(0) + waiting_count;
-    if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
-    const std::int64_t offset = (page - 1) * page_size;
-    for (std::int64_t k = offset; k < waiting_count && k < offset + page_size; ++k) {
-      out.tasks.push_back(waiting[static_cast<std::size_t>(waiting_count - 1 - k)].ToRecord());
-    }
-    const auto wanted = page_size - static_cast<std::int64_t>(out.tasks.size());
-    if (wanted == 0) return out;
-    auto s = conn.Prepare(kSelectTaskPage, "list tasks");
-    if (!s) return s.error();
-    s->Bind(1, wanted).Bind(2, std::max<std::int64_t>(0, offset - waiting_count));
-    for (;;) {
-      auto row = s->Step();
-      if (!row) return row.error();
-      if (!*row) return out;
-      out.tasks.push_back(ReadTask(*s));
-    }
-  });
+  return inbox_->ReadBeside(
+      *db_,
+      [&](Connection& conn, const std::vector<InboxTask>& waiting) -> Result<ports::TaskPage> {
+        // Newest first: the tasks still in the inbox have the highest seqs.
+        const auto waiting_count = std::ssize(waiting);
+        ports::TaskPage out;
+        auto count = conn.Prepare(kCountTasks, "count tasks");
+        if (!count) return count.error();
+        if (auto row = count->Step(); !row) return row.error();
+        out.total = count->Int(0) + waiting_count;
+        if (page - 1 > out.total / page_size) return out;  // past the end (and no overflow below)
+        const std::int64_t offset = (page - 1) * page_size;
+        for (std::int64_t k = offset; k < waiting_count && k < offset + page_size; ++k) {
+          out.tasks.push_back(waiting[static_cast<std::size_t>(waiting_count - 1 - k)].ToRecord());
+        }
+        const auto wanted = page_size - static_cast<std::int64_t>(out.tasks.size());
+        if (wanted == 0) return out;
+        auto s = conn.Prepare(kSelectTaskPage, "list tasks");
+        if (!s) return s.error();
+        s->Bind(1, wanted).Bind(2, std::max<std::int64_t>(0, offset - waiting_count));
+        for (;;) {
+          auto row = s->Step();
+          if (!row) return row.error();
+          if (!*row) return out;
+          out.tasks.push_back(ReadTask(*s));
+        }
+      });
 }
 
 Status SqliteTaskStore::MarkStarted(std::string_view task_id, ports::TimePoint now) {
@@ -220,27 +218,24 @@ Result<ports::TaskRecord> SqliteTaskStore::ResetForReplay(std::string_view task_
 }
 
 Result<std::map<TaskState, std::int64_t>> SqliteTaskStore::CountByState() {
-  auto inbox = inbox_->All();  // before the records' snapshot (SqliteInbox)
-  if (!inbox) return inbox.error();
-  return db_->Read([&](Connection& conn) -> Result<std::map<TaskState, std::int64_t>> {
-    auto highest = SqliteInbox::HighestTakenIn(conn);
-    if (!highest) return highest.error();
-    const auto waiting =
-        static_cast<std::int64_t>(SqliteInbox::NotTakenIn(*inbox, *highest).size());
-    std::map<TaskState, std::int64_t> out = {{TaskState::kPending, waiting},
-                                             {TaskState::kStarted, 0},
-                                             {TaskState::kProgress, 0},
-                                             {TaskState::kSuccess, 0},
-                                             {TaskState::kFailure, 0}};
-    auto s = conn.Prepare(kCountByState, "count tasks by state");
-    if (!s) return s.error();
-    for (;;) {
-      auto row = s->Step();
-      if (!row) return row.error();
-      if (!*row) return out;
-      if (auto state = domain::TaskStateFromName(s->Text(0))) out[*state] += s->Int(1);
-    }
-  });
+  return inbox_->ReadBeside(
+      *db_,
+      [&](Connection& conn,
+          const std::vector<InboxTask>& waiting) -> Result<std::map<TaskState, std::int64_t>> {
+        std::map<TaskState, std::int64_t> out = {{TaskState::kPending, std::ssize(waiting)},
+                                                 {TaskState::kStarted, 0},
+                                                 {TaskState::kProgress, 0},
+                                                 {TaskState::kSuccess, 0},
+                                                 {TaskState::kFailure, 0}};
+        auto s = conn.Prepare(kCountByState, "count tasks by state");
+        if (!s) return s.error();
+        for (;;) {
+          auto row = s->Step();
+          if (!row) return row.error();
+          if (!*row) return out;
+          if (auto state = domain::TaskStateFromName(s->Text(0))) out[*state] += s->Int(1);
+        }
+      });
 }
 
 Status SqliteTaskStore::Check() {
