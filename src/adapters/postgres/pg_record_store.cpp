@@ -21,6 +21,8 @@ namespace {
 constexpr std::string_view kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
 constexpr std::string_view kLockApply =
     "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
+constexpr std::string_view kTryLockApply =
+    "SELECT pg_try_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
 constexpr std::string_view kSelectTaskProgress =
     "SELECT seq, rows_done, state FROM tasks WHERE task_id = $1 FOR UPDATE";
 constexpr std::string_view kLoadPatients =
@@ -120,8 +122,19 @@ Result<RecordsVersion> ReadRecordsVersion(PgConnection& conn,
   return RecordsVersion{r->Int(0, 0), r->Int(0, 1)};
 }
 
-Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
+// Takes the apply lock; while another batch holds it, this one waits marked as such for the
+// search syncer (`sync`), which may use the idle core meanwhile.
+Status LockApply(PgConnection& conn, PgSearchSync& sync) {
+  auto taken = conn.Exec(kTryLockApply, {}, "lock apply");
+  if (!taken) return taken.error();
+  if (taken->Text(0, 0) == "t") return {};
+  PgSearchSync::Waiting waiting(sync);
   if (auto locked = conn.Exec(kLockApply, {}, "lock apply"); !locked) return locked.error();
+  return {};
+}
+
+// Under the apply lock: the batch is still the task's next one.
+Status CheckTask(PgConnection& conn, const ports::BatchInput& batch) {
   auto r = conn.Exec(kSelectTaskProgress, {batch.task_id}, "read task progress");
   if (!r) return r.error();
   if (r->rows() == 0) return NotFound("task not found");
@@ -361,6 +374,7 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
       early = std::move(*loaded);
       if (after_early_load_) after_early_load_();
     }
+    if (auto locked = LockApply(conn, search_); !locked) return locked.error();
     if (auto task = CheckTask(conn, batch); !task) return task.error();
     auto seen = ReadRecordsVersion(conn);
     if (!seen) return seen.error();

@@ -52,6 +52,8 @@ void PgSearchSync::NudgeAfterBatch() {
   std::lock_guard lock(mu_);
   if (paused_ || stop_) return;
   last_batch_ = std::chrono::steady_clock::now();
+  ++batch_nudges_;
+  current_ = false;
   if (!deferred_) deferred_since_ = last_batch_;
   deferred_ = true;
   StartOrWake();
@@ -80,8 +82,33 @@ void PgSearchSync::SetPaused(bool paused) {
   paused_ = paused;
 }
 
+PgSearchSync::Waiting::Waiting(PgSearchSync& sync) : sync_(sync) {
+  {
+    std::lock_guard lock(sync_.mu_);
+    ++sync_.waiting_;
+  }
+  sync_.cv_.notify_one();
+}
+
+PgSearchSync::Waiting::~Waiting() {
+  std::lock_guard lock(sync_.mu_);
+  --sync_.waiting_;
+}
+
 Result<std::int64_t> PgSearchSync::CatchUp() {
-  return db_->Transaction([&](PgConnection& conn) -> Result<std::int64_t> {
+  auto round = Round(0);
+  if (!round) return round.error();
+  return round->copied;
+}
+
+Result<bool> PgSearchSync::Step() {
+  auto round = Round(1);
+  if (!round) return round.error();
+  return round->current;
+}
+
+Result<PgSearchSync::RoundResult> PgSearchSync::Round(std::int64_t max_versions) {
+  return db_->Transaction([&](PgConnection& conn) -> Result<RoundResult> {
     if (auto locked = conn.Exec(kLockSearch, {}, "lock search sync"); !locked) {
       return locked.error();
     }
@@ -89,12 +116,14 @@ Result<std::int64_t> PgSearchSync::CatchUp() {
     if (!versions) return versions.error();
     const std::int64_t data_version = versions->Int(0, 0);
     const std::int64_t search_version = versions->Int(0, 1);
-    if (search_version >= data_version) return std::int64_t{0};
-    auto copied = conn.Exec(kUpsertSearch, {search_version, data_version}, "sync search index");
+    if (search_version >= data_version) return RoundResult{0, true};
+    const std::int64_t upto =
+        max_versions > 0 ? std::min(data_version, search_version + max_versions) : data_version;
+    auto copied = conn.Exec(kUpsertSearch, {search_version, upto}, "sync search index");
     if (!copied) return copied.error();
-    auto set = conn.Exec(kSetSearchVersion, {data_version}, "update search version");
+    auto set = conn.Exec(kSetSearchVersion, {upto}, "update search version");
     if (!set) return set.error();
-    return copied->Affected();
+    return RoundResult{copied->Affected(), upto == data_version};
   });
 }
 
@@ -106,7 +135,21 @@ void PgSearchSync::Loop() {
     if (!wanted_) {  // after batches only: wait for a pause in them, or for max_lag
       const auto due = std::min(last_batch_ + idle_gap_, deferred_since_ + max_lag_);
       if (std::chrono::steady_clock::now() < due) {
-        cv_.wait_until(lock, due);  // a later batch moves last_batch_: look again
+        if (StepDue()) {  // a batch waits for the apply lock: a core is idle
+          const std::uint64_t nudges = batch_nudges_;
+          lock.unlock();
+          auto step = Step();
+          lock.lock();
+          if (!step) {
+            spdlog::warn("postgres: search index step failed ({}); retrying", step.error().message);
+            cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
+          } else if (*step && nudges == batch_nudges_) {
+            current_ = true;  // until the next batch's nudge
+          }
+          continue;
+        }
+        // A later batch moves last_batch_, a waiting batch asks for a step: look again.
+        cv_.wait_until(lock, due, [&] { return stop_ || wanted_ || StepDue(); });
         continue;
       }
     }

@@ -361,6 +361,94 @@ TEST_F(PgTest, SearchRoundsWaitForTheBatchesToPauseOrForTheLongestLag) {
   EXPECT_EQ(wait_for_indexed(12), 12);
 }
 
+// While a batch waits for the apply lock, the syncer takes steps of one batch's persons (a data
+// version each), whatever the deferral; without a waiting batch it takes none.
+TEST_F(PgTest, SearchStepsCopyOneBatchAtATimeWhileABatchWaitsForTheApplyLock) {
+  auto db = Open();  // the store's: one connection for a batch, one for the syncer
+  auto probe = Open();
+  auto other = Open();  // another writer's
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(probe, nullptr);
+  ASSERT_NE(other, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  auto task = tasks.CreateTask({"t-steps", "t.csv", 0, std::chrono::system_clock::now()});
+  ASSERT_OK(task);
+  std::int64_t done = 0;
+  auto next_batch = [&] {  // one batch, two new persons
+    ports::BatchInput batch;
+    batch.task_id = task->task_id;
+    batch.task_seq = task->seq;
+    batch.rows_done_before = done;
+    for (int i = 0; i < 2; ++i) {
+      ++done;
+      batch.rows.push_back(
+          domain::RowInput{done,
+                           {"M-" + std::to_string(done), "Ann", "Smith", "1990-02-14",
+                            "V-" + std::to_string(done), "2024-01-01", "Checkup"}});
+    }
+    batch.rows_done_after = done;
+    return batch;
+  };
+  auto indexed = [&] {
+    return static_cast<std::int64_t>(Column(*probe, "SELECT id FROM patient_search").size());
+  };
+  records.search_sync().SetDeferral(60s, 60s);  // no round from the deferral in this test
+  for (int i = 0; i < 3; ++i) ASSERT_OK(records.ApplyBatch(next_batch()));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(indexed(), 0);  // no batch waited: no step
+
+  // A step copies one batch's persons; the last one reports the index current.
+  auto step = records.search_sync().Step();
+  ASSERT_OK(step);
+  EXPECT_FALSE(*step);
+  EXPECT_EQ(indexed(), 2);
+  step = records.search_sync().Step();
+  ASSERT_OK(step);
+  EXPECT_FALSE(*step);
+  EXPECT_EQ(indexed(), 4);
+  step = records.search_sync().Step();
+  ASSERT_OK(step);
+  EXPECT_TRUE(*step);
+  EXPECT_EQ(indexed(), 6);
+  step = records.search_sync().Step();
+  ASSERT_OK(step);
+  EXPECT_TRUE(*step);
+
+  // Two more batches (not indexed: deferred); then another holds the apply lock, and a batch
+  // waits for it: the syncer steps through both meanwhile.
+  for (int i = 0; i < 2; ++i) ASSERT_OK(records.ApplyBatch(next_batch()));
+  EXPECT_EQ(indexed(), 6);
+  std::promise<void> held;
+  std::promise<void> release;
+  std::thread holder([&] {
+    auto r = other->Transaction([&](PgConnection& conn) -> Status {
+      auto locked = conn.Exec(
+          "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text,"
+          " '')))",
+          {}, "test: hold the apply lock");
+      if (!locked) return locked.error();
+      held.set_value();
+      release.get_future().wait();
+      return {};
+    });
+    EXPECT_TRUE(r.has_value());
+  });
+  held.get_future().wait();
+  auto waiting = std::async(std::launch::async, [&] { return records.ApplyBatch(next_batch()); });
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (indexed() < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(indexed(), 10);
+  EXPECT_EQ(waiting.wait_for(0s), std::future_status::timeout);  // still waiting
+  release.set_value();
+  holder.join();
+  ASSERT_OK(waiting.get());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(indexed(), 10);  // its own persons wait for the deferral
+}
+
 // Migration 006 on a database that has a search index: the watermark moves from counters into
 // search_state, the copied rows stay, and both tables become unlogged (the state before it is
 // rebuilt here by hand from a migrated schema, with the watermark ahead of 0).
