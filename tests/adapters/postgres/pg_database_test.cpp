@@ -61,6 +61,34 @@ class PgTest : public ::testing::Test {
     EXPECT_TRUE(db.has_value()) << Describe(db);
     return db ? *db : nullptr;
   }
+  // The task's next batch after `done` rows: `persons` new persons (M-n, V-n, all "Smith").
+  static ports::BatchInput NewPersonsBatch(const std::string& task_id, std::int64_t task_seq,
+                                           std::int64_t& done, int persons) {
+    ports::BatchInput batch;
+    batch.task_id = task_id;
+    batch.task_seq = task_seq;
+    batch.rows_done_before = done;
+    for (int i = 0; i < persons; ++i) {
+      ++done;
+      batch.rows.push_back(
+          domain::RowInput{done,
+                           {"M-" + std::to_string(done), "Ann", "Smith", "1990-02-14",
+                            "V-" + std::to_string(done), "2024-01-01", "Checkup"}});
+    }
+    batch.rows_done_after = done;
+    return batch;
+  }
+  // Persons in patient_search; the same once it holds at least `n` of them, or after 20 s.
+  static std::int64_t Indexed(PgDatabase& db) {
+    return static_cast<std::int64_t>(Column(db, "SELECT id FROM patient_search").size());
+  }
+  static std::int64_t WaitForIndexed(PgDatabase& db, std::int64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (Indexed(db) < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return Indexed(db);
+  }
   // Every row of the first column of `sql`.
   static std::vector<std::string> Column(PgDatabase& db, std::string_view sql,
                                          std::vector<postgres::PgParam> params = {},
@@ -316,27 +344,10 @@ TEST_F(PgTest, SearchRoundsWaitForTheBatchesToPauseOrForTheLongestLag) {
   ASSERT_OK(task);
   std::int64_t done = 0;
   auto apply_one = [&] {  // one batch, one new person
-    ++done;
-    ports::BatchInput batch;
-    batch.task_id = task->task_id;
-    batch.task_seq = task->seq;
-    batch.rows_done_before = done - 1;
-    batch.rows_done_after = done;
-    batch.rows = {domain::RowInput{done,
-                                   {"M-" + std::to_string(done), "Ann", "Smith", "1990-02-14",
-                                    "V-" + std::to_string(done), "2024-01-01", "Checkup"}}};
-    ASSERT_OK(records.ApplyBatch(batch));
+    ASSERT_OK(records.ApplyBatch(NewPersonsBatch(task->task_id, task->seq, done, 1)));
   };
-  auto indexed = [&] {
-    return static_cast<std::int64_t>(Column(*db, "SELECT id FROM patient_search").size());
-  };
-  auto wait_for_indexed = [&](std::int64_t n) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (indexed() < n && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
-    }
-    return indexed();
-  };
+  auto indexed = [&] { return Indexed(*db); };
+  auto wait_for_indexed = [&](std::int64_t n) { return WaitForIndexed(*db, n); };
 
   // Batches 100 ms apart, the idle gap 2 s: no round while they go on; one once they pause.
   records.search_sync().SetDeferral(2s, 60s);
@@ -376,23 +387,9 @@ TEST_F(PgTest, SearchStepsCopyOneBatchAtATimeWhileABatchWaitsForTheApplyLock) {
   ASSERT_OK(task);
   std::int64_t done = 0;
   auto next_batch = [&] {  // one batch, two new persons
-    ports::BatchInput batch;
-    batch.task_id = task->task_id;
-    batch.task_seq = task->seq;
-    batch.rows_done_before = done;
-    for (int i = 0; i < 2; ++i) {
-      ++done;
-      batch.rows.push_back(
-          domain::RowInput{done,
-                           {"M-" + std::to_string(done), "Ann", "Smith", "1990-02-14",
-                            "V-" + std::to_string(done), "2024-01-01", "Checkup"}});
-    }
-    batch.rows_done_after = done;
-    return batch;
+    return NewPersonsBatch(task->task_id, task->seq, done, 2);
   };
-  auto indexed = [&] {
-    return static_cast<std::int64_t>(Column(*probe, "SELECT id FROM patient_search").size());
-  };
+  auto indexed = [&] { return Indexed(*probe); };
   records.search_sync().SetDeferral(60s, 60s);  // no round from the deferral in this test
   for (int i = 0; i < 3; ++i) ASSERT_OK(records.ApplyBatch(next_batch()));
   std::this_thread::sleep_for(300ms);
@@ -436,11 +433,7 @@ TEST_F(PgTest, SearchStepsCopyOneBatchAtATimeWhileABatchWaitsForTheApplyLock) {
   });
   held.get_future().wait();
   auto waiting = std::async(std::launch::async, [&] { return records.ApplyBatch(next_batch()); });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (indexed() < 10 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_EQ(indexed(), 10);
+  EXPECT_EQ(WaitForIndexed(*probe, 10), 10);
   EXPECT_EQ(waiting.wait_for(0s), std::future_status::timeout);  // still waiting
   release.set_value();
   holder.join();
