@@ -138,13 +138,17 @@ void PgSearchSync::Loop() {
         if (StepDue()) {  // a batch waits for the apply lock: a core is idle
           const std::uint64_t nudges = batch_nudges_;
           lock.unlock();
+          const auto started = std::chrono::steady_clock::now();
           auto step = Step();
+          const auto took = std::chrono::steady_clock::now() - started;
           lock.lock();
           if (!step) {
             spdlog::warn("postgres: search index step failed ({}); retrying", step.error().message);
             cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
-          } else if (*step && nudges == batch_nudges_) {
-            current_ = true;  // until the next batch's nudge
+          } else {
+            if (*step && nudges == batch_nudges_) current_ = true;  // until the next nudge
+            // Paced: as long again before the next step, so steps take at most half a core.
+            cv_.wait_for(lock, took, [&] { return stop_ || wanted_; });
           }
           continue;
         }

@@ -24,13 +24,15 @@
 // Steps on idle cores: while a batch of this process waits for the apply lock (Waiting), the batch
 // holding it runs on one core and the waiting one's core has little to do, so the syncer takes
 // Steps meanwhile: each copies the persons of the oldest data version not yet indexed (one
-// batch's, typically) in a transaction of its own, and the next is taken only if a batch still
-// waits. The index then keeps up with the load (a batch or so behind), and the round at the pause
-// or at kMaxLag finds little left. Measured (1M JSON end to end, release builds in turns, four
-// runs each): the last ten tasks' time per record 1.05-1.24x the first ten's, against 1.17-1.48x
-// without steps (a round landed among the last tasks); the replay after it 5.3-5.4 s against
-// 5.9-6.6 s; but the load itself 23.1-24.6 s against 21.6-22.9 s: the steps also take cores that
-// were not idle, while the POSTs are accepted.
+// batch's, typically) in a transaction of its own; the next comes only if a batch still waits,
+// and no sooner than the last one took (so steps take at most half a core: where PostgreSQL
+// shares the machine, a waiting batch does not always mean an idle core). The index then keeps
+// up with the load, and the round at the pause or at kMaxLag finds less left. Measured (1M JSON
+// end to end, release builds in turns): without steps, a 10 s round landed among the last tasks
+// (their time per record 1.05-1.63x the first ten's; above the 1.5x target in 3 of 15 runs);
+// with steps unpaced 1.04-1.24x, but the load took about 8 % longer (the steps took cores the
+// POSTs wanted); paced, 25.1-27.1 s against 26.2-30.7 s unpaced and 25.2-28.4 s without steps,
+// growth 1.09-1.37x (three runs each).
 //
 // A process that dies between a batch and its round leaves rows behind: the next round in any
 // process (after a batch, or nudged by a read that saw search_version < data_version) takes them.
