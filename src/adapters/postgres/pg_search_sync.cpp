@@ -127,6 +127,23 @@ Result<PgSearchSync::RoundResult> PgSearchSync::Round(std::int64_t max_versions)
   });
 }
 
+void PgSearchSync::TakeStep(std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t nudges = batch_nudges_;
+  lock.unlock();
+  const auto started = std::chrono::steady_clock::now();
+  auto step = Step();
+  const auto took = std::chrono::steady_clock::now() - started;
+  lock.lock();
+  if (!step) {
+    spdlog::warn("postgres: search index step failed ({}); retrying", step.error().message);
+    cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
+    return;
+  }
+  if (*step && nudges == batch_nudges_) current_ = true;  // until the next nudge
+  // Paced: as long again before the next step, so steps take at most half a core.
+  cv_.wait_for(lock, took, [&] { return stop_ || wanted_; });
+}
+
 void PgSearchSync::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
@@ -136,20 +153,7 @@ void PgSearchSync::Loop() {
       const auto due = std::min(last_batch_ + idle_gap_, deferred_since_ + max_lag_);
       if (std::chrono::steady_clock::now() < due) {
         if (StepDue()) {  // a batch waits for the apply lock: a core is idle
-          const std::uint64_t nudges = batch_nudges_;
-          lock.unlock();
-          const auto started = std::chrono::steady_clock::now();
-          auto step = Step();
-          const auto took = std::chrono::steady_clock::now() - started;
-          lock.lock();
-          if (!step) {
-            spdlog::warn("postgres: search index step failed ({}); retrying", step.error().message);
-            cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
-          } else {
-            if (*step && nudges == batch_nudges_) current_ = true;  // until the next nudge
-            // Paced: as long again before the next step, so steps take at most half a core.
-            cv_.wait_for(lock, took, [&] { return stop_ || wanted_; });
-          }
+          TakeStep(lock);
           continue;
         }
         // A later batch moves last_batch_, a waiting batch asks for a step: look again.

@@ -104,6 +104,9 @@ class PgSearchSync {
     bool current = false;
   };
   Result<RoundResult> Round(std::int64_t max_versions);
+  // With `lock` (on mu_) held: one Step without it, then the pause that paces the steps (or the
+  // retry delay after a failure).
+  void TakeStep(std::unique_lock<std::mutex>& lock);
   // With mu_ held: a Step is due (a batch waits, and the index may be behind).
   bool StepDue() const { return waiting_ > 0 && !current_; }
 
