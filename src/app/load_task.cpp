@@ -3,6 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -36,8 +41,39 @@ struct Ports {
   const LoadOptions& options;
 };
 
+// Set once a batch begun on another thread holds its turn (RecordStore::ApplyBatchInTurn), or has
+// ended.
+class TurnSignal {
+ public:
+  void Set() {
+    {
+      std::lock_guard lock(mu_);
+      set_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+// A batch handed to the store whose result the run has not taken yet.
+struct InFlight {
+  std::int64_t rows_done_after = 0;
+  std::future<Result<domain::TaskCounters>> result;
+};
+
 // One attempt at a task: streams the object from the start, skips the committed rows and applies
-// the rest in batches. A fresh TaskRun per attempt, so every retry restarts from committed state.
+// the rest in batches. Where the store overlaps batches (RecordStore::OverlapsBatches), the next
+// batch begins on another thread as soon as this one holds its turn, so that its stored rows are
+// read while this one writes; its results are still taken in order, one batch behind. A fresh
+// TaskRun per attempt, so every retry restarts from committed state.
 class TaskRun {
  public:
   TaskRun(Ports ports, const ports::ClaimedTask& claimed,
@@ -48,7 +84,18 @@ class TaskRun {
 
  private:
   AttemptEnd Stream(std::unique_ptr<ports::ObjectReader> reader);
-  std::optional<AttemptEnd> ApplyBatch(ports::BatchInput& batch);
+  // Hands a prepared batch (the producer set its rows, rejected rows, rows_done_after and
+  // total_records) to the store: applied at once, or, overlapping, begun on another thread and
+  // returned from once it holds its turn.
+  void Begin(ports::BatchInput batch);
+  // Takes the results of the batches begun, oldest first, until `keep` are left; an AttemptEnd
+  // when one failed (having waited for every batch begun).
+  std::optional<AttemptEnd> Settle(std::size_t keep);
+  // Extends the lease, as each batch after the first begins: an AttemptEnd when it is lost (or
+  // cannot be extended now).
+  std::optional<AttemptEnd> RenewLease();
+  // Takes a committed batch's counters (the task's after it) into the metrics and the run.
+  void Count(const domain::TaskCounters& counters, std::int64_t rows_done_after);
   AttemptEnd Succeed();
   AttemptEnd Fail(const std::string& reason);
 
@@ -59,6 +106,9 @@ class TaskRun {
 
   ports::TaskRecord task_;
   bool progressed_ = false;
+  std::deque<InFlight> in_flight_;    // oldest first
+  std::int64_t begun_rows_done_ = 0;  // rows_done after the last batch begun
+  bool begun_any_ = false;
 };
 
 AttemptEnd TaskRun::Run() {
@@ -71,6 +121,7 @@ AttemptEnd TaskRun::Run() {
     return Done(LoadOutcome::kFinished);
   }
   task_ = std::move(*task);
+  begun_rows_done_ = task_.rows_done;
   if (domain::IsFinished(task_.state)) return Done(LoadOutcome::kFinished);
   if (auto started = p_.tasks.MarkStarted(id, p_.clock.Now()); !started) {
     const Error error = started.error();
@@ -94,9 +145,12 @@ AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
   BatchProducer producer(
       std::move(reader),
       load_steps::SettingsFor(task_, p_.options, load_steps::UtcDate(p_.clock.Now())));
+  // Overlapping, one batch may still apply while the next one begins.
+  const std::size_t keep = p_.records.OverlapsBatches() ? 1 : 0;
   while (true) {
     BatchProducer::Item item = producer.Next();
     if (auto* end = std::get_if<ProducerEnd>(&item)) {
+      if (auto failed = Settle(0)) return *failed;
       switch (end->kind) {
         case ProducerEnd::Kind::kComplete:
           return Succeed();
@@ -108,8 +162,17 @@ AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
     }
     auto& batch = std::get<ports::BatchInput>(item);
     const bool last = batch.total_records.has_value();
-    if (auto end = ApplyBatch(batch)) return *end;
+    if (begun_any_) {
+      if (auto lost = RenewLease()) {
+        if (auto failed = Settle(0)) return *failed;
+        return *lost;
+      }
+    }
+    Begin(std::move(batch));
+    begun_any_ = true;
+    if (auto failed = Settle(keep)) return *failed;
     if (!last && stop_ && stop_()) {
+      if (auto failed = Settle(0)) return *failed;
       spdlog::info("task={} stopping after row {} (stop requested)", claimed_.task_id,
                    task_.rows_done);
       return Done(LoadOutcome::kStopped);
@@ -117,30 +180,59 @@ AttemptEnd TaskRun::Stream(std::unique_ptr<ports::ObjectReader> reader) {
   }
 }
 
-// Applies one prepared batch (the producer set its rows, rejected rows, rows_done_after and
-// total_records) and extends the lease.
-std::optional<AttemptEnd> TaskRun::ApplyBatch(ports::BatchInput& batch) {
+void TaskRun::Begin(ports::BatchInput batch) {
   batch.task_id = claimed_.task_id;
   batch.task_seq = task_.seq;
-  batch.rows_done_before = task_.rows_done;
+  batch.rows_done_before = begun_rows_done_;
   batch.mark_progress = true;
-  auto counters = p_.records.ApplyBatch(batch);
-  if (!counters) {
-    const Error error = counters.error();
-    if (error.code == ErrorCode::kConflict) {
-      spdlog::warn("task={} taken over by another worker", claimed_.task_id);
-      return Done(LoadOutcome::kLost);
-    }
-    return Transient(error);
+  begun_rows_done_ = batch.rows_done_after;
+  InFlight flight{batch.rows_done_after, {}};
+  // The last batch has no next one to begin during its turn: it applies on this thread (so does a
+  // task of one batch).
+  if (!p_.records.OverlapsBatches() || batch.total_records) {
+    std::promise<Result<domain::TaskCounters>> applied;
+    applied.set_value(p_.records.ApplyBatch(batch));
+    flight.result = applied.get_future();
+  } else {
+    auto turn = std::make_shared<TurnSignal>();
+    flight.result =
+        std::async(std::launch::async, [records = &p_.records, turn, batch = std::move(batch)] {
+          auto applied = records->ApplyBatchInTurn(batch, [&turn] { turn->Set(); });
+          turn->Set();
+          return applied;
+        });
+    turn->Wait();
   }
-  const std::int64_t processed = counters->processed_records - task_.counters.processed_records;
-  const std::int64_t rejected = counters->error_count - task_.counters.error_count;
-  p_.metrics.loaded += processed - rejected;
-  p_.metrics.rejected += rejected;
-  task_.counters = *counters;
-  task_.rows_done = batch.rows_done_after;
-  progressed_ = true;
-  spdlog::debug("task={} committed rows_done={}", claimed_.task_id, task_.rows_done);
+  in_flight_.push_back(std::move(flight));
+}
+
+std::optional<AttemptEnd> TaskRun::Settle(std::size_t keep) {
+  while (in_flight_.size() > keep) {
+    InFlight flight = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    auto counters = flight.result.get();
+    std::optional<AttemptEnd> end;
+    if (counters) {
+      Count(*counters, flight.rows_done_after);
+    } else if (counters.error().code == ErrorCode::kConflict) {
+      spdlog::warn("task={} taken over by another worker", claimed_.task_id);
+      end = Done(LoadOutcome::kLost);
+    } else {
+      end = Transient(counters.error());
+    }
+    if (!end) continue;
+    // The batches begun after it fail too (their progress no longer chains) unless this one
+    // committed after all (an error reading its commit's answer): count those that did.
+    for (InFlight& later : in_flight_) {
+      if (auto more = later.result.get()) Count(*more, later.rows_done_after);
+    }
+    in_flight_.clear();
+    return end;
+  }
+  return std::nullopt;
+}
+
+std::optional<AttemptEnd> TaskRun::RenewLease() {
   if (auto extended = p_.queue.Extend(claimed_); !extended) {
     const Error error = extended.error();
     if (error.code == ErrorCode::kConflict) {
@@ -150,6 +242,17 @@ std::optional<AttemptEnd> TaskRun::ApplyBatch(ports::BatchInput& batch) {
     return Transient(error);
   }
   return std::nullopt;
+}
+
+void TaskRun::Count(const domain::TaskCounters& counters, std::int64_t rows_done_after) {
+  const std::int64_t processed = counters.processed_records - task_.counters.processed_records;
+  const std::int64_t rejected = counters.error_count - task_.counters.error_count;
+  p_.metrics.loaded += processed - rejected;
+  p_.metrics.rejected += rejected;
+  task_.counters = counters;
+  task_.rows_done = rows_done_after;
+  progressed_ = true;
+  spdlog::debug("task={} committed rows_done={}", claimed_.task_id, task_.rows_done);
 }
 
 AttemptEnd TaskRun::Succeed() {

@@ -1,5 +1,7 @@
 // Use case: load one claimed task (SPEC §4). Streams the CSV object, parses and validates rows,
-// and hands them to RecordStore::ApplyBatch in batches, resuming after the task's rows_done.
+// and hands them to the RecordStore in batches, resuming after the task's rows_done. Where the
+// store overlaps batches, the next batch begins (ApplyBatchInTurn) as soon as this one holds its
+// turn, on a thread of its own. The lease is extended as each batch after the first begins.
 // Thread-safe: one LoadTask may run many tasks concurrently on different threads.
 #pragma once
 

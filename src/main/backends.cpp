@@ -23,8 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Connections beside the workers' own: the HTTP blocking pool (8 threads), the queue's waiters
-// and the ensurer.
+// Connections beside the workers' own (two each: a task's next batch begins while this one
+// applies): the HTTP blocking pool (8 threads), the queue's waiters and the ensurer.
 constexpr int kExtraPgConnections = 10;
 
 // Creates `dir` (and parents) when missing; kUnavailable naming it otherwise.
@@ -93,7 +93,7 @@ Result<std::unique_ptr<DatabaseBackend>> OpenPostgres(const Config& config,
   namespace pg = adapters::postgres;
   pg::PgOptions options;
   options.url = config.database_url;
-  options.pool_size = config.worker_concurrency + kExtraPgConnections;
+  options.pool_size = 2 * config.worker_concurrency + kExtraPgConnections;
   auto opened = pg::PgDatabase::Open(options);
   if (!opened) return opened.error();
   return Assemble<pg::PgRecordStore, pg::PgTaskStore, pg::PgIdempotencyStore, pg::PgTaskQueue>(

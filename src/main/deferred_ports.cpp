@@ -10,6 +10,18 @@ Result<domain::TaskCounters> DeferredRecordStore::ApplyBatch(const ports::BatchI
   return gate_.NotReady();
 }
 
+bool DeferredRecordStore::OverlapsBatches() const {
+  if (auto* db = gate_.Get()) return db->records->OverlapsBatches();
+  return false;
+}
+
+Result<domain::TaskCounters> DeferredRecordStore::ApplyBatchInTurn(
+    const ports::BatchInput& batch, const std::function<void()>& in_turn) {
+  if (auto* db = gate_.Get()) return db->records->ApplyBatchInTurn(batch, in_turn);
+  in_turn();
+  return gate_.NotReady();
+}
+
 std::size_t DeferredRecordStore::MaxGroupedBatches() const {
   if (auto* db = gate_.Get()) return db->records->MaxGroupedBatches();
   return 1;

@@ -92,6 +92,10 @@ class DeferredRecordStore final : public ports::RecordStore {
  public:
   explicit DeferredRecordStore(DatabaseGate& gate) : gate_(gate) {}
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // False (no overlap) until the database is published.
+  bool OverlapsBatches() const override;
+  Result<domain::TaskCounters> ApplyBatchInTurn(const ports::BatchInput& batch,
+                                                const std::function<void()>& in_turn) override;
   // 1 (no grouping) until the database is published.
   std::size_t MaxGroupedBatches() const override;
   Result<std::vector<domain::TaskCounters>> ApplyBatches(

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -68,6 +69,20 @@ class RecordStore {
   // Returns the task's counters after the batch. kConflict: rows_done_before mismatch.
   // kUnavailable: transient, nothing was written.
   virtual Result<domain::TaskCounters> ApplyBatch(const BatchInput& batch) = 0;
+  // Whether a task's next batch may begin (ApplyBatchInTurn, on another thread) while this one
+  // applies: the store then reads the next batch's stored rows while this one writes. False (the
+  // default): a task's batches gain nothing from it, and are applied one after the other.
+  virtual bool OverlapsBatches() const { return false; }
+  // ApplyBatch, calling `in_turn` once, as soon as the batch's place in the apply order is fixed:
+  // every ApplyBatch or ApplyBatchInTurn begun after that call applies after this batch (it sees
+  // this batch's commit, or its failure). At the latest it is called just before the return. The
+  // default applies the batch, then calls it.
+  virtual Result<domain::TaskCounters> ApplyBatchInTurn(const BatchInput& batch,
+                                                        const std::function<void()>& in_turn) {
+    auto applied = ApplyBatch(batch);
+    in_turn();
+    return applied;
+  }
   // How many batches ApplyBatches applies in one transaction; 1 (the default): the store gains
   // nothing from grouping, and callers apply each batch with ApplyBatch.
   virtual std::size_t MaxGroupedBatches() const { return 1; }

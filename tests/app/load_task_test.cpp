@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "app/ingest_service.hpp"
@@ -74,6 +77,21 @@ class LoadTaskTest : public ::testing::Test {
   int submitted = 0;
 };
 
+// The tests that hold whether the store overlaps a task's batches (RecordStore::OverlapsBatches:
+// the next batch begins while this one holds its turn) or applies them one at a time.
+class LoadTaskBothWaysTest : public LoadTaskTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    LoadTaskTest::SetUp();
+    w.records.SetOverlapsBatches(GetParam());
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, LoadTaskBothWaysTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Overlapping" : "OneAtATime";
+                         });
+
 void ExpectCountersAddUp(const domain::TaskCounters& c) {
   EXPECT_EQ(c.processed_records,
             c.error_count + c.patients_created + c.patients_updated + c.patients_unchanged);
@@ -88,7 +106,7 @@ std::vector<domain::VisitRecord> FiveRecords() {
   return {Record(1), Record(2), update, Record(3), Record(4)};
 }
 
-TEST_F(LoadTaskTest, LoadsEveryRowAndCountersAddUp) {
+TEST_P(LoadTaskBothWaysTest, LoadsEveryRowAndCountersAddUp) {
   auto claimed = Submit(CsvOf(FiveRecords()));
   EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
   auto task = Task(claimed);
@@ -108,7 +126,7 @@ TEST_F(LoadTaskTest, LoadsEveryRowAndCountersAddUp) {
   EXPECT_EQ(w.metrics.rejected, 0);
 }
 
-TEST_F(LoadTaskTest, AppliesInBatchesWithProgressAndAFinalBatchWithTheTotal) {
+TEST_P(LoadTaskBothWaysTest, AppliesInBatchesWithProgressAndAFinalBatchWithTheTotal) {
   auto claimed = Submit(CsvOf(FiveRecords()));
   ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
   auto batches = w.records.AppliedBatches();
@@ -122,6 +140,32 @@ TEST_F(LoadTaskTest, AppliesInBatchesWithProgressAndAFinalBatchWithTheTotal) {
   EXPECT_EQ(batches[2].total_records, 5);
   EXPECT_EQ(batches[2].rows.size(), 1u);
   EXPECT_EQ(batches[2].task_seq, Task(claimed).seq);
+}
+
+TEST_F(LoadTaskTest, OverlappingStoreGetsTheNextBatchWhileThisOneHoldsItsTurn) {
+  w.records.SetOverlapsBatches(true);
+  std::atomic<int> turns{0};
+  std::vector<bool> next_begun;  // per batch but the last: did the next begin during its turn?
+  w.records.SetAfterTurn([&](const ports::BatchInput& batch) {
+    const int turn = ++turns;
+    if (batch.total_records) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (w.records.BatchesBegun() <= turn && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    next_begun.push_back(w.records.BatchesBegun() > turn);
+  });
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  ASSERT_EQ(Run(claimed), LoadOutcome::kFinished);
+  EXPECT_EQ(next_begun, (std::vector<bool>{true, true}));
+  auto batches = w.records.AppliedBatches();
+  ASSERT_EQ(batches.size(), 3u);
+  for (std::size_t i = 1; i < batches.size(); ++i) {
+    EXPECT_EQ(batches[i].rows_done_before, batches[i - 1].rows_done_after);
+  }
+  EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+  EXPECT_EQ(Task(claimed).counters.processed_records, 5);
+  EXPECT_EQ(w.metrics.loaded, 5);
 }
 
 TEST_F(LoadTaskTest, ExactMultipleOfBatchSizeEndsWithAnEmptyFinalBatch) {
@@ -282,7 +326,7 @@ std::pair<fakes::FakeRecordStore::Tables, domain::TaskCounters> Uninterrupted(
   return {ref.records.Snapshot(), ref.tasks.Task(id)->counters};
 }
 
-TEST_F(LoadTaskTest, StopAfterABatchThenResumeMatchesAnUninterruptedRun) {
+TEST_P(LoadTaskBothWaysTest, StopAfterABatchThenResumeMatchesAnUninterruptedRun) {
   auto claimed = Submit(CsvOf(FiveRecords()));
   EXPECT_EQ(Run(claimed, [] { return true; }), LoadOutcome::kStopped);
   auto partial = Task(claimed);
@@ -310,7 +354,7 @@ TEST_F(LoadTaskTest, CrashedWorkerIsResumedByTheNextClaimAfterLeaseExpiry) {
   EXPECT_EQ(Task(claimed).counters, counters);
 }
 
-TEST_F(LoadTaskTest, TransientFailureMidTaskIsRetriedFromCommittedProgress) {
+TEST_P(LoadTaskBothWaysTest, TransientFailureMidTaskIsRetriedFromCommittedProgress) {
   w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatch", /*skip=*/1);
   w.objects.FailNext(1, ErrorCode::kUnavailable, "Read", /*skip=*/1);
   auto claimed = Submit(CsvOf(FiveRecords()));
@@ -322,6 +366,20 @@ TEST_F(LoadTaskTest, TransientFailureMidTaskIsRetriedFromCommittedProgress) {
   EXPECT_EQ(w.records.Snapshot(), tables);
   EXPECT_EQ(Task(claimed).counters, counters);
   EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+}
+
+TEST_P(LoadTaskBothWaysTest, BatchFailingAsTheNextBeginsIsRetriedNotTakenForALostTask) {
+  w.records.FailNext(1, ErrorCode::kUnavailable, "ApplyBatch", /*skip=*/1);
+  auto claimed = Submit(CsvOf(FiveRecords()));
+  EXPECT_EQ(Run(claimed), LoadOutcome::kFinished);
+  // Overlapping, the third batch began while the second held its turn, and was refused after it
+  // failed (its progress no longer chained): that conflict does not end the task as lost.
+  EXPECT_EQ(w.records.Calls("ApplyBatch"), GetParam() ? 5 : 4);
+  auto [tables, counters] = Uninterrupted();
+  EXPECT_EQ(w.records.Snapshot(), tables);
+  EXPECT_EQ(Task(claimed).counters, counters);
+  EXPECT_EQ(Task(claimed).state, TaskState::kSuccess);
+  EXPECT_EQ(w.metrics.loaded, 5);
 }
 
 TEST_F(LoadTaskTest, TransientFailuresBeforeAnyProgressAreRetried) {
@@ -360,14 +418,14 @@ TEST_F(LoadTaskTest, StopDuringBackoffHandsTheTaskBack) {
   EXPECT_FALSE(domain::IsFinished(Task(claimed).state));
 }
 
-TEST_F(LoadTaskTest, LostLeaseIsReportedAsLost) {
+TEST_P(LoadTaskBothWaysTest, LostLeaseIsReportedAsLost) {
   auto claimed = Submit(CsvOf(FiveRecords()));
   w.queue.RevokeLease(claimed.task_id);
   EXPECT_EQ(Run(claimed), LoadOutcome::kLost);
   EXPECT_EQ(Task(claimed).rows_done, 2);  // the first batch committed before the Extend
 }
 
-TEST_F(LoadTaskTest, ProgressConflictIsReportedAsLost) {
+TEST_P(LoadTaskBothWaysTest, ProgressConflictIsReportedAsLost) {
   auto claimed = Submit(CsvOf(FiveRecords()));
   w.records.FailNext(1, ErrorCode::kConflict, "ApplyBatch");
   EXPECT_EQ(Run(claimed), LoadOutcome::kLost);

@@ -15,8 +15,33 @@ bool Matches(const std::optional<std::string>& needle, const std::string& value)
 }  // namespace
 
 Result<domain::TaskCounters> FakeRecordStore::ApplyBatch(const ports::BatchInput& batch) {
+  ++begun_;
+  if (!overlaps_) return Applied(batch);
+  std::lock_guard turn(turn_mu_);
+  return Applied(batch);
+}
+
+Result<domain::TaskCounters> FakeRecordStore::Applied(const ports::BatchInput& batch) {
   if (auto error = Inject("ApplyBatch")) return *error;
   return ApplyOne(batch);
+}
+
+bool FakeRecordStore::OverlapsBatches() const { return overlaps_.load(); }
+
+void FakeRecordStore::SetOverlapsBatches(bool overlaps) { overlaps_ = overlaps; }
+
+void FakeRecordStore::SetAfterTurn(std::function<void(const ports::BatchInput&)> hook) {
+  after_turn_ = std::move(hook);
+}
+
+Result<domain::TaskCounters> FakeRecordStore::ApplyBatchInTurn(
+    const ports::BatchInput& batch, const std::function<void()>& in_turn) {
+  if (!overlaps_) return ports::RecordStore::ApplyBatchInTurn(batch, in_turn);
+  ++begun_;
+  std::lock_guard turn(turn_mu_);
+  in_turn();
+  if (after_turn_) after_turn_(batch);
+  return Applied(batch);
 }
 
 Result<domain::TaskCounters> FakeRecordStore::ApplyOne(const ports::BatchInput& batch) {

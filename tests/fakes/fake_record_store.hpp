@@ -4,7 +4,9 @@
 // an injected ApplyBatch failure writes nothing. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <span>
@@ -23,6 +25,13 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   explicit FakeRecordStore(FakeTaskStore& tasks) : tasks_(tasks) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // Overlaps as SetOverlapsBatches says (false by default: ApplyBatchInTurn is the port's default).
+  // Overlapping, ApplyBatch and ApplyBatchInTurn take their turn on a mutex (a batch begun later
+  // waits for it there; at most one batch of a task waits at once, so the mutex need not be fair);
+  // ApplyBatchInTurn then calls `in_turn` and runs the SetAfterTurn hook before it applies.
+  bool OverlapsBatches() const override;
+  Result<domain::TaskCounters> ApplyBatchInTurn(const ports::BatchInput& batch,
+                                                const std::function<void()>& in_turn) override;
   // Groups as SetMaxGroupedBatches says (1 by default: no grouping, and ApplyBatches is the port's
   // default, batch by batch). Grouping, it applies all or none: a failure injected on
   // "ApplyBatches", or a batch whose task moved on, applies none.
@@ -61,10 +70,16 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   // Every batch ApplyBatch accepted (not the failed or refused ones), in order.
   std::vector<ports::BatchInput> AppliedBatches() const;
   void SetMaxGroupedBatches(std::size_t n);
+  void SetOverlapsBatches(bool overlaps);
+  // Runs in ApplyBatchInTurn while the batch holds its turn, before it applies. Set before use.
+  void SetAfterTurn(std::function<void(const ports::BatchInput&)> hook);
+  // How many ApplyBatch and ApplyBatchInTurn calls have begun.
+  int BatchesBegun() const { return begun_.load(); }
   // How many batches each ApplyBatches call was given, in call order.
   std::vector<std::size_t> GroupSizes() const;
 
  private:
+  Result<domain::TaskCounters> Applied(const ports::BatchInput& batch);  // injected failures too
   Result<domain::TaskCounters> ApplyOne(const ports::BatchInput& batch);
   domain::ExistingState LoadState(const ports::BatchInput& batch) const;
   void WritePlan(const domain::BatchPlan& plan);
@@ -79,6 +94,10 @@ class FakeRecordStore : public ports::RecordStore, public FailureInjector {
   std::int64_t next_visit_id_ = 1;
   std::vector<ports::BatchInput> applied_;
   std::size_t max_grouped_ = 1;
+  std::atomic<bool> overlaps_{false};
+  std::mutex turn_mu_;  // held by the overlapping batch whose turn it is
+  std::function<void(const ports::BatchInput&)> after_turn_;
+  std::atomic<int> begun_{0};
   std::vector<std::size_t> group_sizes_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -34,6 +35,13 @@ class StubRecordStore final : public ports::RecordStore {
     return Internal("unused");
   }
   std::size_t MaxGroupedBatches() const override { return 7; }
+  bool OverlapsBatches() const override { return true; }
+  Result<domain::TaskCounters> ApplyBatchInTurn(const ports::BatchInput&,
+                                                const std::function<void()>& in_turn) override {
+    in_turn();
+    ++in_turn_applied;
+    return domain::TaskCounters{};
+  }
   Result<std::vector<domain::TaskCounters>> ApplyBatches(
       std::span<const ports::BatchInput> batches) override {
     grouped += static_cast<int>(batches.size());
@@ -46,6 +54,7 @@ class StubRecordStore final : public ports::RecordStore {
   Result<ports::PatientView> GetPatient(std::int64_t) override { return Internal("unused"); }
   Status Check() override { return {}; }
   int grouped = 0;
+  int in_turn_applied = 0;
 };
 
 TEST(DeferredPorts, RecordStoreGroupsOnlyOncePublishedAndAsTheRealOne) {
@@ -62,6 +71,25 @@ TEST(DeferredPorts, RecordStoreGroupsOnlyOncePublishedAndAsTheRealOne) {
   ASSERT_TRUE(applied.has_value());
   EXPECT_EQ(applied->size(), 2u);
   EXPECT_EQ(real.grouped, 2);
+}
+
+// And one that overlaps a task's batches: passed on too (else a task's batches on PostgreSQL
+// would load one after the other).
+TEST(DeferredPorts, RecordStoreOverlapsOnlyOncePublishedAndAsTheRealOne) {
+  DatabaseGate gate("database");
+  DeferredRecordStore records(gate);
+  EXPECT_FALSE(records.OverlapsBatches());
+  int told = 0;
+  auto tell = [&] { ++told; };
+  EXPECT_EQ(records.ApplyBatchInTurn({}, tell).error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(told, 1);  // a batch that failed is told too
+  StubRecordStore real;
+  DatabasePorts ports_{&real, nullptr, nullptr};
+  gate.Publish(&ports_);
+  EXPECT_TRUE(records.OverlapsBatches());
+  EXPECT_TRUE(records.ApplyBatchInTurn({}, tell).has_value());
+  EXPECT_EQ(told, 2);
+  EXPECT_EQ(real.in_turn_applied, 1);
 }
 
 TEST(DeferredPorts, AnswerUnavailableWithTheReasonUntilPublished) {

@@ -23,8 +23,11 @@ constexpr std::string_view kLockApply =
     "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
 constexpr std::string_view kTryLockApply =
     "SELECT pg_try_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text, '')))";
+// Read without a row lock: a batch writes the task's row last (kAddTaskProgress, which checks
+// again), so that the lease can be extended (an UPDATE of the row) while the next batch of the task
+// writes its records.
 constexpr std::string_view kSelectTaskProgress =
-    "SELECT seq, rows_done, state FROM tasks WHERE task_id = $1 FOR UPDATE";
+    "SELECT seq, rows_done, state FROM tasks WHERE task_id = $1";
 constexpr std::string_view kLoadPatients =
     "SELECT p.mrn, p.id, COALESCE(pe.first_name, ''), COALESCE(pe.last_name, ''),"
     " COALESCE(pe.birth_date, ''), COALESCE(pe.src_seq, 0), COALESCE(pe.src_row, 0)"
@@ -81,7 +84,10 @@ constexpr std::string_view kAddTaskProgress =
     " total_records = COALESCE($11::bigint, total_records),"
     " state = CASE WHEN $12::boolean AND state IN ('PENDING', 'STARTED') THEN 'PROGRESS'"
     " ELSE state END"
-    " WHERE task_id = $1"
+    // The batch is still the task's next one (CheckTask's answer, checked again on the row as
+    // it is now, since CheckTask did not lock it).
+    " WHERE task_id = $1 AND seq = $13 AND rows_done = $14"
+    " AND state IN ('PENDING', 'STARTED', 'PROGRESS')"
     " RETURNING total_records, processed_records, patients_created, patients_updated,"
     " patients_unchanged, visits_created, visits_updated, visits_unchanged, error_count";
 
@@ -328,10 +334,10 @@ Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchI
                 {batch.task_id, rows + batch.rejected_rows, c.patients_created, c.patients_updated,
                  c.patients_unchanged, c.visits_created, c.visits_updated, c.visits_unchanged,
                  c.error_count + batch.rejected_rows, batch.rows_done_after, batch.total_records,
-                 batch.mark_progress ? "true" : "false"},
+                 batch.mark_progress ? "true" : "false", batch.task_seq, batch.rows_done_before},
                 "update task progress");
   if (!r) return r.error();
-  if (r->rows() == 0) return NotFound("task not found");
+  if (r->rows() == 0) return Conflict("task progress moved: lease lost");
   domain::TaskCounters out;
   out.total_records = r->Int(0, 0);
   out.processed_records = r->Int(0, 1);
@@ -348,6 +354,17 @@ Result<domain::TaskCounters> AddProgress(PgConnection& conn, const ports::BatchI
 }  // namespace
 
 Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& batch) {
+  return ApplyBatchInTurn(batch, {});
+}
+
+// The batch's turn is fixed once it holds the apply lock: a batch begun later waits for it there.
+Result<domain::TaskCounters> PgRecordStore::ApplyBatchInTurn(const ports::BatchInput& batch,
+                                                             const std::function<void()>& in_turn) {
+  bool turn_told = false;
+  auto tell_turn = [&] {
+    if (in_turn && !turn_told) in_turn();
+    turn_told = true;
+  };
   bool persons_written = false;
   // The batch loads the rows it names before the apply lock, so that it loads while another batch
   // applies, and keeps what it loaded when records_version has not moved by the time it holds the
@@ -375,6 +392,7 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
       if (after_early_load_) after_early_load_();
     }
     if (auto locked = LockApply(conn, search_); !locked) return locked.error();
+    tell_turn();
     if (auto task = CheckTask(conn, batch); !task) return task.error();
     auto seen = ReadRecordsVersion(conn);
     if (!seen) return seen.error();
@@ -435,6 +453,7 @@ Result<domain::TaskCounters> PgRecordStore::ApplyBatch(const ports::BatchInput& 
     load_early_.store(!early_wasted, std::memory_order_relaxed);
     if (persons_written) search_.NudgeAfterBatch();
   }
+  tell_turn();
   return applied;
 }
 

@@ -3,11 +3,14 @@
 //
 // ApplyBatch runs in one transaction, set-based (a fixed number of statements per batch, never one
 // per row): takes the schema's apply advisory lock (appliers in every process are serialized, so
-// domain::PlanBatch plans on state nobody else changes), locks and checks the task row, loads the
+// domain::PlanBatch plans on state nobody else changes), checks the task row, loads the
 // stored patients and visits the batch names with array parameters (= ANY($1::text[])), plans,
 // writes the plan with INSERT … SELECT FROM unnest(…) / UPDATE … FROM unnest(…), stores the row
-// errors (capped at domain::kMaxStoredRowErrors per task), adds the counters and moves rows_done.
-// kNotFound: unknown task. kConflict: rows_done mismatch or the task is finished.
+// errors (capped at domain::kMaxStoredRowErrors per task), adds the counters and moves rows_done
+// (checking the task row again: it is not locked before, so that the task's lease can be extended
+// while its next batch writes). kNotFound: unknown task. kConflict: rows_done mismatch or the task
+// is finished. A batch's turn is fixed once it holds the apply lock (ApplyBatchInTurn): a task's
+// next batch then loads its stored rows while this one writes (OverlapsBatches).
 //
 // A batch loads the stored rows it names before taking the apply lock (so that it loads while
 // another batch applies) and keeps them when counters.records_version, which statement triggers
@@ -47,6 +50,11 @@ class PgRecordStore : public ports::RecordStore {
   explicit PgRecordStore(std::shared_ptr<PgDatabase> db) : db_(db), search_(std::move(db)) {}
 
   Result<domain::TaskCounters> ApplyBatch(const ports::BatchInput& batch) override;
+  // True: a task's next batch loads its stored rows while this one writes.
+  bool OverlapsBatches() const override { return true; }
+  // `in_turn` is called once the batch holds the apply lock.
+  Result<domain::TaskCounters> ApplyBatchInTurn(const ports::BatchInput& batch,
+                                                const std::function<void()>& in_turn) override;
   Result<ports::PatientPage> ListPatients(const ports::PatientFilter& filter, std::int64_t page,
                                           std::int64_t page_size) override;
   Result<ports::PatientView> GetPatient(std::int64_t id) override;

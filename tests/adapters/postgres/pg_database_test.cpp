@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "adapters/contract/early_load_scenario.hpp"
@@ -39,6 +40,41 @@ constexpr std::string_view kBackendPid = "SELECT pg_backend_pid()";
 constexpr std::string_view kTerminate = "SELECT pg_terminate_backend($1::int)";
 constexpr std::string_view kInsertPatient = "INSERT INTO patients (mrn) VALUES ($1)";
 constexpr std::string_view kNoSeqScan = "SET LOCAL enable_seqscan = off";
+
+// Holds the schema's apply lock (as another process's batch would) on a connection of `db`, from
+// construction until Release().
+class ApplyLockHolder {
+ public:
+  explicit ApplyLockHolder(PgDatabase& db) {
+    std::promise<void> held;
+    thread_ = std::thread([&db, &held, released = release_.get_future()] {
+      auto r = db.Transaction([&](PgConnection& conn) -> Status {
+        auto locked = conn.Exec(
+            "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text,"
+            " '')))",
+            {}, "test: hold the apply lock");
+        if (!locked) return locked.error();
+        held.set_value();
+        released.wait();
+        return {};
+      });
+      EXPECT_TRUE(r.has_value()) << Describe(r);
+    });
+    held.get_future().wait();
+  }
+  ~ApplyLockHolder() { Release(); }
+  ApplyLockHolder(const ApplyLockHolder&) = delete;
+  ApplyLockHolder& operator=(const ApplyLockHolder&) = delete;
+  void Release() {
+    if (!thread_.joinable()) return;
+    release_.set_value();
+    thread_.join();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::thread thread_;
+};
 
 // A fresh schema per test, dropped at the end.
 class PgTest : public ::testing::Test {
@@ -416,30 +452,97 @@ TEST_F(PgTest, SearchStepsCopyOneBatchAtATimeWhileABatchWaitsForTheApplyLock) {
   // waits for it: the syncer steps through both meanwhile.
   for (int i = 0; i < 2; ++i) ASSERT_OK(records.ApplyBatch(next_batch()));
   EXPECT_EQ(indexed(), 6);
-  std::promise<void> held;
-  std::promise<void> release;
-  std::thread holder([&] {
-    auto r = other->Transaction([&](PgConnection& conn) -> Status {
-      auto locked = conn.Exec(
-          "SELECT pg_advisory_xact_lock(1769236331, hashtext(COALESCE(current_schema()::text,"
-          " '')))",
-          {}, "test: hold the apply lock");
-      if (!locked) return locked.error();
-      held.set_value();
-      release.get_future().wait();
-      return {};
-    });
-    EXPECT_TRUE(r.has_value());
-  });
-  held.get_future().wait();
+  ApplyLockHolder holder(*other);
   auto waiting = std::async(std::launch::async, [&] { return records.ApplyBatch(next_batch()); });
   EXPECT_EQ(WaitForIndexed(*probe, 10), 10);
   EXPECT_EQ(waiting.wait_for(0s), std::future_status::timeout);  // still waiting
-  release.set_value();
-  holder.join();
+  holder.Release();
   ASSERT_OK(waiting.get());
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(indexed(), 10);  // its own persons wait for the deferral
+}
+
+// A batch's turn is fixed once it holds the apply lock: ApplyBatchInTurn says so then, before it
+// writes (while another holds the lock, it has not).
+TEST_F(PgTest, ApplyBatchInTurnSaysSoOnceItHoldsTheApplyLockBeforeItWrites) {
+  auto db = Open();
+  auto other = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  EXPECT_TRUE(records.OverlapsBatches());
+  auto task = tasks.CreateTask({"t-turn", "t.csv", 0, std::chrono::system_clock::now()});
+  ASSERT_OK(task);
+  std::int64_t done = 0;
+  std::atomic<int> told{0};
+  int told_before_writing = -1;
+  records.SetBeforeRecordsLock([&] { told_before_writing = told.load(); });
+  ApplyLockHolder holder(*other);
+  auto applying = std::async(std::launch::async, [&] {
+    return records.ApplyBatchInTurn(NewPersonsBatch(task->task_id, task->seq, done, 2),
+                                    [&] { ++told; });
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(told.load(), 0);  // another batch holds the lock: this one's turn is not fixed
+  holder.Release();
+  auto applied = applying.get();
+  ASSERT_OK(applied);
+  EXPECT_EQ(applied->patients_created, 2);
+  EXPECT_EQ(told_before_writing, 1);
+  EXPECT_EQ(told.load(), 1);  // once
+
+  // A batch that fails is told too, at the latest as it returns (here: its task is unknown).
+  ports::BatchInput stray = NewPersonsBatch("t-none", task->seq, done, 1);
+  auto refused = records.ApplyBatchInTurn(stray, [&] { ++told; });
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(told.load(), 2);
+}
+
+// The task's row is not locked while a batch writes its records (so the lease can be extended
+// meanwhile, as a worker does while the task's next batch applies); the batch checks its progress
+// again as it writes it last: a task that moved meanwhile refuses the batch, which writes nothing.
+TEST_F(PgTest, TheTaskRowIsFreeWhileABatchWritesAndItsProgressIsCheckedAgainAtTheEnd) {
+  auto db = Open();
+  auto other = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_NE(other, nullptr);
+  postgres::PgTaskStore tasks(db);
+  postgres::PgRecordStore records(db);
+  postgres::PgTaskQueue queue(other, 30s, 5s);
+  auto task = tasks.CreateTask({"t-row", "t.csv", 0, std::chrono::system_clock::now()});
+  ASSERT_OK(task);
+  ASSERT_OK(queue.Enqueue(task->task_id));
+  auto claimed = queue.Claim("w1", 0ms);
+  ASSERT_OK(claimed);
+  ASSERT_TRUE(claimed->has_value());
+  std::function<void()> during_write;
+  records.SetBeforeRecordsLock([&] { during_write(); });
+  std::int64_t done = 0;
+
+  std::future<Status> extending;    // outlives the hook: a lease waiting for the batch would wait
+  bool extended_meanwhile = false;  // for its commit, after the hook
+  during_write = [&] {
+    extending = std::async(std::launch::async, [&] { return queue.Extend(**claimed); });
+    extended_meanwhile = extending.wait_for(5s) == std::future_status::ready;
+  };
+  auto applied = records.ApplyBatch(NewPersonsBatch(task->task_id, task->seq, done, 2));
+  ASSERT_OK(applied);
+  EXPECT_TRUE(extended_meanwhile);
+  EXPECT_OK(extending.get());
+
+  during_write = [&] {  // another writer moves the task's progress while the batch writes
+    ASSERT_OK(Write(*other,
+                    "SET LOCAL lock_timeout = '5s';"  // were the row locked: fail, not hang
+                    " UPDATE tasks SET rows_done = rows_done + 1 WHERE task_id = 't-row'"));
+  };
+  auto refused = records.ApplyBatch(NewPersonsBatch(task->task_id, task->seq, done, 2));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Column(*other, "SELECT COUNT(*) FROM patients"), std::vector<std::string>{"2"});
+  EXPECT_EQ(Column(*other, "SELECT rows_done FROM tasks WHERE task_id = 't-row'"),
+            std::vector<std::string>{"3"});
 }
 
 // Migration 006 on a database that has a search index: the watermark moves from counters into
