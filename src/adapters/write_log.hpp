@@ -73,7 +73,8 @@ struct WrittenKeys {
 
 class WriteLog {
  public:
-  // A batch's early load is usually one batch behind (two workers); with N workers, N - 1.
+  // A batch's early load is usually one or two batches behind: with N workers, up to N (the
+  // other workers' batches, and the one of its own task it overlapped).
   static constexpr std::size_t kCapacity = 8;
 
   // `pending_wait`: how long Between waits for a pending entry to be settled.

@@ -63,6 +63,12 @@ class TurnSignal {
   bool set_ = false;
 };
 
+// Sets a TurnSignal as it goes out of scope.
+struct SetOnExit {
+  TurnSignal& signal;
+  ~SetOnExit() { signal.Set(); }
+};
+
 // A batch handed to the store whose result the run has not taken yet.
 struct InFlight {
   std::int64_t rows_done_after = 0;
@@ -197,9 +203,10 @@ void TaskRun::Begin(ports::BatchInput batch) {
     auto turn = std::make_shared<TurnSignal>();
     flight.result =
         std::async(std::launch::async, [records = &p_.records, turn, batch = std::move(batch)] {
-          auto applied = records->ApplyBatchInTurn(batch, [&turn] { turn->Set(); });
-          turn->Set();
-          return applied;
+          // Set however the apply ends (an exception too: it then reaches the worker through the
+          // future, instead of leaving it waiting here for good).
+          const SetOnExit ended{*turn};
+          return records->ApplyBatchInTurn(batch, [&turn] { turn->Set(); });
         });
     turn->Wait();
   }
