@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -113,6 +114,29 @@ class PgTest : public ::testing::Test {
     }
     batch.rows_done_after = done;
     return batch;
+  }
+  // A record store and a task store on one pool with a task in it, and a second pool (another
+  // process's connections).
+  struct StoreWithTask {
+    StoreWithTask(std::shared_ptr<PgDatabase> mine, std::shared_ptr<PgDatabase> theirs)
+        : db(std::move(mine)), other(std::move(theirs)), tasks(db), records(db) {}
+    std::shared_ptr<PgDatabase> db;
+    std::shared_ptr<PgDatabase> other;
+    postgres::PgTaskStore tasks;
+    postgres::PgRecordStore records;
+    ports::TaskRecord task;
+  };
+  // Nullptr (with a test failure) when a pool cannot be opened or the task not created.
+  std::unique_ptr<StoreWithTask> OpenWithTask(const std::string& task_id) {
+    auto db = Open();
+    auto other = Open();
+    if (db == nullptr || other == nullptr) return nullptr;
+    auto made = std::make_unique<StoreWithTask>(db, other);
+    auto task = made->tasks.CreateTask({task_id, "t.csv", 0, std::chrono::system_clock::now()});
+    EXPECT_TRUE(task.has_value()) << Describe(task);
+    if (!task) return nullptr;
+    made->task = std::move(*task);
+    return made;
   }
   // Persons in patient_search; the same once it holds at least `n` of them, or after 20 s.
   static std::int64_t Indexed(PgDatabase& db) {
@@ -465,20 +489,16 @@ TEST_F(PgTest, SearchStepsCopyOneBatchAtATimeWhileABatchWaitsForTheApplyLock) {
 // A batch's turn is fixed once it holds the apply lock: ApplyBatchInTurn says so then, before it
 // writes (while another holds the lock, it has not).
 TEST_F(PgTest, ApplyBatchInTurnSaysSoOnceItHoldsTheApplyLockBeforeItWrites) {
-  auto db = Open();
-  auto other = Open();
-  ASSERT_NE(db, nullptr);
-  ASSERT_NE(other, nullptr);
-  postgres::PgTaskStore tasks(db);
-  postgres::PgRecordStore records(db);
+  auto world = OpenWithTask("t-turn");
+  ASSERT_NE(world, nullptr);
+  auto& records = world->records;
+  const ports::TaskRecord* task = &world->task;
   EXPECT_TRUE(records.OverlapsBatches());
-  auto task = tasks.CreateTask({"t-turn", "t.csv", 0, std::chrono::system_clock::now()});
-  ASSERT_OK(task);
   std::int64_t done = 0;
   std::atomic<int> told{0};
   int told_before_writing = -1;
   records.SetBeforeRecordsLock([&] { told_before_writing = told.load(); });
-  ApplyLockHolder holder(*other);
+  ApplyLockHolder holder(*world->other);
   auto applying = std::async(std::launch::async, [&] {
     return records.ApplyBatchInTurn(NewPersonsBatch(task->task_id, task->seq, done, 2),
                                     [&] { ++told; });
@@ -504,15 +524,12 @@ TEST_F(PgTest, ApplyBatchInTurnSaysSoOnceItHoldsTheApplyLockBeforeItWrites) {
 // meanwhile, as a worker does while the task's next batch applies); the batch checks its progress
 // again as it writes it last: a task that moved meanwhile refuses the batch, which writes nothing.
 TEST_F(PgTest, TheTaskRowIsFreeWhileABatchWritesAndItsProgressIsCheckedAgainAtTheEnd) {
-  auto db = Open();
-  auto other = Open();
-  ASSERT_NE(db, nullptr);
-  ASSERT_NE(other, nullptr);
-  postgres::PgTaskStore tasks(db);
-  postgres::PgRecordStore records(db);
+  auto world = OpenWithTask("t-row");
+  ASSERT_NE(world, nullptr);
+  auto& records = world->records;
+  auto& other = world->other;
+  const ports::TaskRecord* task = &world->task;
   postgres::PgTaskQueue queue(other, 30s, 5s);
-  auto task = tasks.CreateTask({"t-row", "t.csv", 0, std::chrono::system_clock::now()});
-  ASSERT_OK(task);
   ASSERT_OK(queue.Enqueue(task->task_id));
   auto claimed = queue.Claim("w1", 0ms);
   ASSERT_OK(claimed);
